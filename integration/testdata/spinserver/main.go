@@ -1,0 +1,47 @@
+// Command spinserver is a test app: it serves HTTP on $PORT, answers / with its hostname, and
+// /spin?seconds=N&threads=T keeps T goroutines busy for N seconds.
+package main
+
+import (
+	"fmt"
+	"net/http"
+	"os"
+	"strconv"
+	"sync"
+	"time"
+)
+
+func main() {
+	host, _ := os.Hostname()
+	http.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "{\"hostname\":%q,\"revision\":%q}\n", host, os.Getenv("K_REVISION"))
+	})
+	http.HandleFunc("/spin", func(w http.ResponseWriter, r *http.Request) {
+		secs, _ := strconv.ParseFloat(r.URL.Query().Get("seconds"), 64)
+		threads, _ := strconv.Atoi(r.URL.Query().Get("threads"))
+		if threads < 1 {
+			threads = 1
+		}
+		end := time.Now().Add(time.Duration(secs * float64(time.Second)))
+		var wg sync.WaitGroup
+		for i := 0; i < threads; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				x := 0
+				for time.Now().Before(end) {
+					for j := 0; j < 100000; j++ {
+						x += j
+					}
+				}
+				_ = x
+			}()
+		}
+		wg.Wait()
+		fmt.Fprintln(w, "done")
+	})
+	if err := http.ListenAndServe(":"+os.Getenv("PORT"), nil); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+}
