@@ -1,0 +1,53 @@
+# fnrun — build, test and demo. Run as root on Debian 12 (cgroups, namespaces, veth).
+SHELL := /bin/bash
+GO    ?= go
+BIN   := $(CURDIR)/bin
+export PATH := /usr/local/go/bin:$(PATH)
+
+# Debian packages the tests and the demo use; `make deps` installs the missing ones.
+DEB_PKGS := python3-fastapi python3-uvicorn curl jq iproute2 procps psmisc
+
+.PHONY: all build deps test unit integration fuzz demo bench bench-router vet clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN)/fnrun ./cmd/fnrun
+	$(GO) build -o $(BIN)/fnrund ./cmd/fnrund
+
+deps:
+	@missing=$$(for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "deps: installing $$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	else echo "deps: all Debian packages present"; fi
+
+vet:
+	$(GO) vet ./...
+
+# Unit tests (the sandbox's run as root against real cgroups), then the end-to-end suite.
+test: deps build vet unit fuzz integration
+
+unit:
+	$(GO) test -count=1 ./runtime/... ./sandbox/... ./scheduler/... ./router/... ./cmd/...
+
+fuzz:
+	$(GO) test -run='^$$' -fuzz='^FuzzParseManifest$$' -fuzztime=10s ./runtime/
+	$(GO) test -run='^$$' -fuzz='^FuzzUnpackSafe$$' -fuzztime=10s ./runtime/
+	$(GO) test -run='^$$' -fuzz='^FuzzParseHost$$' -fuzztime=10s ./router/
+
+integration: build
+	FNRUN_BIN_DIR=$(BIN) $(GO) test -count=1 -v -timeout 20m ./integration/ 2>&1 | tee $(BIN)/integration.log | grep -E '^(=== RUN|--- |PASS|FAIL|ok|\s+\S+_test.go)' ; exit $${PIPESTATUS[0]}
+
+# Starts fnrund on its defaults, deploys examples/autoscale-cpu, shows the table, answers and a
+# scale-up, then stops everything (KEEP=1 keeps the daemon and the app running).
+demo: deps build
+	./examples/demo.sh
+
+bench-router: build
+	./router/bench/bench.sh
+
+bench: bench-router
+
+clean:
+	rm -rf $(BIN)
