@@ -5,9 +5,11 @@ BIN   := $(CURDIR)/bin
 export PATH := /usr/local/go/bin:$(PATH)
 
 # Debian packages the tests and the demo use; `make deps` installs the missing ones.
-DEB_PKGS := python3-fastapi python3-uvicorn curl jq iproute2 procps psmisc
+DEB_PKGS := python3-fastapi python3-uvicorn curl jq iproute2 procps psmisc \
+	chromium prometheus qemu-system-x86 busybox-static cpio kmod vagrant \
+	wrk nginx-light haproxy runc
 
-.PHONY: all build deps test unit integration fuzz demo bench bench-router vet clean
+.PHONY: all build deps test unit integration fuzz demo bench bench-router vet clean vm-test vagrant-validate
 
 all: build
 
@@ -26,7 +28,7 @@ vet:
 	$(GO) vet ./...
 
 # Unit tests (the sandbox's run as root against real cgroups), then the end-to-end suite.
-test: deps build vet unit fuzz integration
+test: deps build vet unit fuzz integration vm-test vagrant-validate
 
 unit:
 	$(GO) test -count=1 ./runtime/... ./sandbox/... ./scheduler/... ./router/... ./cmd/...
@@ -37,7 +39,19 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzParseHost$$' -fuzztime=10s ./router/
 
 integration: build
-	FNRUN_BIN_DIR=$(BIN) $(GO) test -count=1 -v -timeout 20m ./integration/ 2>&1 | tee $(BIN)/integration.log | grep -E '^(=== RUN|--- |PASS|FAIL|ok|\s+\S+_test.go)' ; exit $${PIPESTATUS[0]}
+	FNRUN_BIN_DIR=$(BIN) $(GO) test -count=1 -v -timeout 20m ./integration/ 2>&1 | tee $(BIN)/integration.log | grep -E '^(=== RUN|--- |PASS|FAIL|ok|\s+\S+_test.go)' ; \
+		rc=$${PIPESTATUS[0]}; [ $$rc = 0 ] || tail -150 $(BIN)/integration.log; exit $$rc
+
+# The same end-to-end suite inside a QEMU VM booted on a pure cgroup v2 kernel (integration/vm).
+vm-test: build
+	$(GO) test -c -o $(BIN)/integration.test ./integration
+	$(GO) build -o $(BIN)/spinserver ./integration/testdata/spinserver
+	cd integration && FNRUN_BIN_DIR=$(BIN) ./vm/run.sh --timeout 1500 -- $(BIN)/integration.test -test.v -test.count=1 -test.timeout 20m 2>&1 \
+		| tee $(BIN)/vm-test.log | grep -E '^(=== RUN|--- |PASS|FAIL|ok|fnrun-vm:|\s+\S+_test.go)|cgroup mode' ; \
+		rc=$${PIPESTATUS[0]}; [ $$rc = 0 ] || tail -150 $(BIN)/vm-test.log; exit $$rc
+
+vagrant-validate:
+	vagrant validate --ignore-provider Vagrantfile
 
 # Starts fnrund on its defaults, deploys examples/autoscale-cpu, shows the table, answers and a
 # scale-up, then stops everything (KEEP=1 keeps the daemon and the app running).

@@ -130,6 +130,11 @@ func startDaemon(t *testing.T, extra ...string) *daemon {
 	if mode := cgroupMode(); mode == "v2" {
 		d.cgroup = "/sys/fs/cgroup" + d.cgroup
 	}
+	for i, a := range extra {
+		if a == "--socket" && i+1 < len(extra) {
+			d.socket = extra[i+1]
+		}
+	}
 	d.restart(extra...)
 	t.Cleanup(func() { d.stop() })
 	return d

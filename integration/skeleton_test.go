@@ -21,11 +21,11 @@ func TestCgroupModeReported(t *testing.T) {
 // TestCPUQuota: C3 gives one core; a C1 replica kept busy for 4 s uses 0.1 core ±10%.
 func TestCPUQuota(t *testing.T) {
 	d := startDaemon(t)
-	c3 := d.deploy(spinApp(t, "instance: C3\ncommand: [./spinserver]\n"), "--name", "quota-c3")
+	c3 := d.deploy(spinApp(t, "instance: C3\nautoscale: {min: 1, max: 1}\ncommand: [./spinserver]\n"), "--name", "quota-c3")
 	if got := quotaCores(t, c3.Replicas[0].Cgroup); got != 1.0 {
 		t.Errorf("C3 quota = %v cores, want 1", got)
 	}
-	c1 := d.deploy(spinApp(t, "instance: C1\ncommand: [./spinserver]\n"), "--name", "quota-c1")
+	c1 := d.deploy(spinApp(t, "instance: C1\nautoscale: {min: 1, max: 1}\ncommand: [./spinserver]\n"), "--name", "quota-c1")
 	cg := c1.Replicas[0].Cgroup
 	if got := quotaCores(t, cg); math.Abs(got-0.1) > 1e-9 {
 		t.Errorf("C1 quota = %v cores, want 0.1", got)
@@ -121,7 +121,7 @@ func TestRemoveLeavesNothing(t *testing.T) {
 // TestCrashedReplicaRestarted: a replica killed with SIGKILL is replaced and the app serves again.
 func TestCrashedReplicaRestarted(t *testing.T) {
 	d := startDaemon(t)
-	app := d.deploy(spinApp(t, "instance: C1\ncommand: [./spinserver]\n"), "--name", "crashy")
+	app := d.deploy(spinApp(t, "instance: C1\nautoscale: {min: 1, max: 1}\ncommand: [./spinserver]\n"), "--name", "crashy")
 	old := app.Replicas[0]
 	if err := syscall.Kill(old.PID, syscall.SIGKILL); err != nil {
 		t.Fatalf("kill replica: %v", err)

@@ -71,7 +71,9 @@ func (b *backend) exchange(req *fasthttp.Request, resp *fasthttp.Response, deadl
 	if err != nil {
 		hc.ReleaseReader(br)
 		hc.CloseConn(cc)
-		return nil, &upstreamError{err: err, stale: reused && closedBeforeResponse(err)}
+		// No response byte came back: like nginx's proxy_next_upstream error, an idempotent request
+		// may go to another replica (a replica killed mid-request must not fail a GET).
+		return nil, &upstreamError{err: err, stale: closedBeforeResponse(err)}
 	}
 	status := resp.StatusCode()
 	// A switched protocol (101 to a plain request) leaves the connection unusable for HTTP.

@@ -85,7 +85,7 @@ func (r *Router) forward(ctx *fasthttp.RequestCtx, a *app, deadline time.Time) i
 
 // canRetry allows one more attempt only for idempotent requests (GET, HEAD, OPTIONS or with an
 // Idempotency-Key) whose failure happened before the backend could act on them: the dial failed,
-// or a reused keep-alive connection was closed/reset before any response byte.
+// or the connection was closed/reset before any response byte (as nginx's proxy_next_upstream error).
 func canRetry(req *fasthttp.Request, err error) bool {
 	if !isIdempotent(&req.Header) {
 		return false

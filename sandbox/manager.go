@@ -51,7 +51,8 @@ type Config struct {
 	// StopGrace is the default time between SIGTERM and SIGKILL; default 10s.
 	StopGrace time.Duration
 	// User is the unprivileged user replicas run as, created with
-	// `useradd --system` when missing; default "fnrun". "root" keeps uid 0.
+	// `useradd --system` when missing; default "fnrun-app" (not in the API group "fnrun",
+	// so replicas cannot use the daemon socket). "root" keeps uid 0.
 	User string
 	// Network is NetworkBridge (default: own network namespace, veth on
 	// Bridge, Address IP:8080) or NetworkHost (host network, Address

@@ -10,6 +10,7 @@ import (
 
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
 )
 
 // Network modes of Config.Network.
@@ -118,6 +119,9 @@ func (b *bridgeNet) attach(pid int, ip net.IP) error {
 		LinkAttrs:     netlink.LinkAttrs{Name: host, MasterIndex: br.Attrs().Index},
 		PeerName:      "eth0",
 		PeerNamespace: netlink.NsPid(pid),
+		// The same address always gets the same MAC (as Docker does), so a neighbour entry the
+		// host still holds for a stopped replica's address stays right for its successor.
+		PeerHardwareAddr: macForIP(ip),
 	}
 	if err := netlink.LinkAdd(veth); err != nil {
 		return fmt.Errorf("create veth %s for pid %d: %w", host, pid, err)
@@ -143,7 +147,8 @@ func (b *bridgeNet) configureInside(pid int, ip net.IP) error {
 		return fmt.Errorf("network namespace of pid %d: %w", pid, err)
 	}
 	defer ns.Close()
-	h, err := netlink.NewHandleAt(ns)
+	// Only NETLINK_ROUTE: kernels without xfrm/netfilter netlink refuse the other families.
+	h, err := netlink.NewHandleAt(ns, unix.NETLINK_ROUTE)
 	if err != nil {
 		return fmt.Errorf("netlink in namespace of pid %d: %w", pid, err)
 	}
@@ -246,4 +251,13 @@ func (b *bridgeNet) removeBridge() error {
 		return fmt.Errorf("delete bridge %s: %w", b.bridge, err)
 	}
 	return nil
+}
+
+// macForIP is the locally administered MAC 02:42:a.b.c.d of IPv4 address a.b.c.d.
+func macForIP(ip net.IP) net.HardwareAddr {
+	v4 := ip.To4()
+	if v4 == nil {
+		return nil
+	}
+	return net.HardwareAddr{0x02, 0x42, v4[0], v4[1], v4[2], v4[3]}
 }

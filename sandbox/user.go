@@ -11,7 +11,7 @@ import (
 )
 
 // DefaultUser is the unprivileged user replicas run as.
-const DefaultUser = "fnrun"
+const DefaultUser = "fnrun-app"
 
 // resolveUser returns the uid/gid of name, creating it as a system user
 // (useradd --system) when it does not exist.

@@ -102,7 +102,11 @@ func newFakeRouter() *fakeRouter {
 	return &fakeRouter{apps: map[string]router.AppConfig{}, backends: map[string][]router.Backend{}}
 }
 
-func (r *fakeRouter) SetApp(id string, cfg router.AppConfig) { r.mu.Lock(); r.apps[id] = cfg; r.mu.Unlock() }
+func (r *fakeRouter) SetApp(id string, cfg router.AppConfig) {
+	r.mu.Lock()
+	r.apps[id] = cfg
+	r.mu.Unlock()
+}
 func (r *fakeRouter) RemoveApp(id string) {
 	r.mu.Lock()
 	delete(r.apps, id)

@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/fnrun/fnrun/cmd/fnrund/admin"
+	fnsystemd "github.com/fnrun/fnrun/cmd/fnrund/systemd"
 	"github.com/fnrun/fnrun/router"
 	"github.com/fnrun/fnrun/sandbox"
 	"github.com/fnrun/fnrun/scheduler"
@@ -47,6 +48,7 @@ func main() {
 		sandbox.RunInit() // never returns
 	}
 	var o options
+	var configPath string
 	cmd := &cobra.Command{
 		Use:           "fnrund",
 		Short:         "The fnrun daemon: runs apps in cgroup sandboxes, autoscales and routes them",
@@ -54,11 +56,15 @@ func main() {
 		SilenceErrors: true,
 		Args:          cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if _, err := fnsystemd.LoadConfig(configPath, cmd.Flags().Changed(fnsystemd.ConfigFlag), cmd.Flags()); err != nil {
+				return err
+			}
 			o.adminExplicit = cmd.Flags().Changed("admin-listen")
 			return run(o)
 		},
 	}
 	f := cmd.Flags()
+	f.StringVar(&configPath, fnsystemd.ConfigFlag, fnsystemd.DefaultConfigPath, "YAML file of flag values (flag-name: value); flags on the command line win; a missing default file is ignored")
 	f.StringVar(&o.socket, "socket", "/run/fnrun/fnrun.sock", "Unix socket of the API")
 	f.StringVar(&o.stateDir, "state-dir", "/var/lib/fnrun", "directory of the state store, app revisions and logs")
 	f.StringVar(&o.listen, "listen", "127.0.0.1:8080", "address of the HTTP router")
@@ -71,7 +77,7 @@ func main() {
 	f.StringVar(&o.network, "network", "bridge", "replica networking: bridge (own network namespace, veth on --bridge) or host (loopback ports)")
 	f.StringVar(&o.bridge, "bridge", "fnrun0", "host bridge the replicas' veths attach to")
 	f.StringVar(&o.subnet, "subnet", "10.89.0.0/16", "IPv4 subnet of the bridge (gateway .1)")
-	f.StringVar(&o.user, "user", "fnrun", "unprivileged user replicas run as (created if missing)")
+	f.StringVar(&o.user, "user", "fnrun-app", "unprivileged user replicas run as (created if missing; never give it the fnrun group)")
 	f.StringVar(&o.adminListen, "admin-listen", "127.0.0.1:9180", "address of the read-only admin listener: Prometheus /metrics and the dashboard (empty disables)")
 	if err := cmd.Execute(); err != nil {
 		logrus.WithError(err).Error("fnrund failed")
@@ -101,6 +107,15 @@ func run(o options) error {
 	}
 	defer store.Close()
 
+	// Under systemd with Delegate=yes (cgroup v2): live in <subtree>/daemon, run apps under <subtree>/apps.
+	if lay, ok, err := fnsystemd.EnterDelegated(); err != nil {
+		return err
+	} else if ok {
+		if o.cgroupRoot == "" {
+			o.cgroupRoot = lay.Apps
+		}
+		log.WithField("cgroup", lay.Daemon).Info("running in the cgroup subtree systemd delegated")
+	}
 	sbx, err := sandbox.New(sandbox.Config{CgroupRoot: o.cgroupRoot, StateDir: o.stateDir, StopGrace: o.stopGrace,
 		Network: o.network, Bridge: o.bridge, Subnet: o.subnet, User: o.user})
 	if err != nil {
@@ -176,6 +191,9 @@ func run(o options) error {
 	api := &http.Server{Handler: d.handler(), ReadHeaderTimeout: 10 * time.Second}
 	go func() { errc <- api.Serve(apiLn) }()
 	log.WithField("socket", o.socket).WithField("router", d.routerAddr).WithField("state_dir", o.stateDir).Info("fnrund serving")
+	if _, err := fnsystemd.NotifyReady(); err != nil {
+		log.WithError(err).Warn("notify systemd")
+	}
 
 	sigc := make(chan os.Signal, 1)
 	signal.Notify(sigc, syscall.SIGTERM, syscall.SIGINT)
@@ -194,7 +212,8 @@ func run(o options) error {
 	return nil
 }
 
-// listenSocket listens on the API socket, mode 0660, group fnrun when it exists.
+// listenSocket listens on the API socket, mode 0660, owned by root and the fnrun group
+// (created when missing): only root and the group's members may deploy.
 func listenSocket(path string) (net.Listener, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, fmt.Errorf("create socket dir %s: %w", filepath.Dir(path), err)
@@ -212,8 +231,14 @@ func listenSocket(path string) (net.Listener, error) {
 		ln.Close()
 		return nil, fmt.Errorf("chmod socket %s: %w", path, err)
 	}
-	if gid, ok := lookupGroup("fnrun"); ok {
-		_ = os.Chown(path, 0, gid)
+	gid, err := ensureGroup(apiGroup)
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
+	if err := os.Chown(path, 0, gid); err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("chown socket %s to group %s: %w", path, apiGroup, err)
 	}
 	return ln, nil
 }
