@@ -21,7 +21,14 @@ cleanup() {
 		return
 	fi
 	[ -n "$app" ] && "$FNRUN" remove "$app" >/dev/null 2>&1 || true
-	if [ -n "$started" ]; then kill -TERM "$started" 2>/dev/null || true; wait "$started" 2>/dev/null || true; fi
+	if [ -n "$started" ]; then
+		kill -TERM "$started" 2>/dev/null || true
+		wait "$started" 2>/dev/null || true
+		ip link del fnrun0 2>/dev/null || true # the replicas' bridge, made by the daemon we started
+		for c in /sys/fs/cgroup/fnrun /sys/fs/cgroup/{cpu,cpuacct,memory,pids,freezer}/fnrun; do
+			[ -d "$c" ] && rmdir "$c" 2>/dev/null || true # the daemon's (now empty) cgroup root
+		done
+	fi
 }
 trap cleanup EXIT
 
