@@ -39,6 +39,7 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzParseHost$$' -fuzztime=10s ./router/
 
 integration: build
+	$(GO) build -o $(BIN)/spinserver ./integration/testdata/spinserver
 	FNRUN_BIN_DIR=$(BIN) $(GO) test -count=1 -v -timeout 20m ./integration/ 2>&1 | tee $(BIN)/integration.log | grep -E '^(=== RUN|--- |PASS|FAIL|ok|\s+\S+_test.go)' ; \
 		rc=$${PIPESTATUS[0]}; [ $$rc = 0 ] || tail -150 $(BIN)/integration.log; exit $$rc
 

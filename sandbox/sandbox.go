@@ -37,6 +37,9 @@ type Replica struct {
 	Instance runtime.Instance
 	// Stdout and Stderr receive the replica's output; nil discards it.
 	Stdout, Stderr io.Writer
+	// GID, when non-zero, is the replica's primary group instead of the sandbox user's: the
+	// daemon gives each app its own gid and its code that group only, so no app reads another's.
+	GID uint32
 }
 
 // Sandbox is one running (or exited) replica.
@@ -98,6 +101,9 @@ func (m *Manager) Start(ctx context.Context, r Replica) (*Sandbox, error) {
 		}
 	}
 	spec.Process.User = m.user
+	if r.GID != 0 {
+		spec.Process.User.GID = r.GID
+	}
 	s.spec = spec
 	s.rel = spec.Linux.CgroupsPath
 	spec.Linux.CgroupsPath = filepath.Join(m.drv.group(), s.rel)

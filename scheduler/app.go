@@ -22,6 +22,9 @@ type App struct {
 	Manifest runtime.Manifest `json:"manifest"`
 	// Command is the detected command line and environment of every replica.
 	Command runtime.Command `json:"command"`
+	// GID is the app's own group: its code is readable by that group only, and its replicas run
+	// with it, so no app can read another's code.
+	GID uint32 `json:"gid,omitempty"`
 	// CodeDir is the immutable directory of this revision's code.
 	CodeDir string `json:"code_dir"`
 	// CreatedAt is when the app was first deployed; UpdatedAt when this revision was.

@@ -328,6 +328,7 @@ func (a *appRun) startReplica(now time.Time, nth int) {
 		Instance: app.Manifest.InstanceType(),
 		Stdout:   r.out,
 		Stderr:   r.errw,
+		GID:      app.GID,
 	}
 	go func() {
 		sb, err := a.s.cfg.Sandboxes.Start(context.Background(), spec)

@@ -139,6 +139,23 @@ func (d *daemon) deploy(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, fmt.Errorf("upload: %w", err))
 		return
 	}
+	if prev != nil {
+		app.GID = prev.GID
+	}
+	if app.GID == 0 {
+		stored, err := d.store.List()
+		if err != nil {
+			cleanup()
+			writeError(w, http.StatusInternalServerError, err)
+			return
+		}
+		app.GID = nextAppGID(stored)
+	}
+	if err := restrictCode(codeDir, app.GID); err != nil {
+		cleanup()
+		writeError(w, http.StatusInternalServerError, err)
+		return
+	}
 	m, mfile, err := manifestFor(r, codeDir)
 	if err != nil {
 		cleanup()

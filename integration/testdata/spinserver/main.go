@@ -1,9 +1,11 @@
 // Command spinserver is a test app: it serves HTTP on $PORT, answers / with its hostname, and
-// /spin?seconds=N&threads=T keeps T goroutines busy for N seconds.
+// /spin?seconds=N&threads=T keeps T goroutines busy for N seconds, and /read and /dial tell
+// what the replica may reach.
 package main
 
 import (
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"strconv"
@@ -39,6 +41,24 @@ func main() {
 		}
 		wg.Wait()
 		fmt.Fprintln(w, "done")
+	})
+	// /read?path=P answers "ok" when this replica can read P, else the error; /dial?path=P the
+	// same for connecting to a Unix socket.
+	http.HandleFunc("/read", func(w http.ResponseWriter, r *http.Request) {
+		if _, err := os.ReadFile(r.URL.Query().Get("path")); err != nil {
+			fmt.Fprintln(w, err)
+			return
+		}
+		fmt.Fprintln(w, "ok")
+	})
+	http.HandleFunc("/dial", func(w http.ResponseWriter, r *http.Request) {
+		c, err := net.Dial("unix", r.URL.Query().Get("path"))
+		if err != nil {
+			fmt.Fprintln(w, err)
+			return
+		}
+		c.Close()
+		fmt.Fprintln(w, "ok")
 	})
 	if err := http.ListenAndServe(":"+os.Getenv("PORT"), nil); err != nil {
 		fmt.Fprintln(os.Stderr, err)
