@@ -68,3 +68,6 @@ bench: bench-router
 
 clean:
 	rm -rf $(BIN)
+
+# make install / uninstall / deb / vm-systemd-test: fnrund as a systemd service (Delegate=yes).
+include cmd/fnrund/systemd/install.mk

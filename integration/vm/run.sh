@@ -10,8 +10,11 @@
 # over a second serial port, framed by "===== fnrun-vm: begin/end =====" lines;
 # its exit code comes back through a writable 9p share. The guest has no NIC.
 #
-# Usage: integration/vm/run.sh [--timeout SECONDS] [-e NAME=VALUE]... -- COMMAND [ARG...]
+# Usage: integration/vm/run.sh [--timeout SECONDS] [--systemd] [-e NAME=VALUE]... -- COMMAND [ARG...]
 #        integration/vm/run.sh --build-only
+#
+# --systemd boots systemd as PID 1 on the overlay root (integration/vm/systemd/init.sh) and runs
+# COMMAND from a unit once multi-user.target is up; systemd owns the cgroup v2 tree.
 #
 # Environment:
 #   FNRUN_VM_CACHE   cache dir for kernel, modules, initramfs (default /var/cache/fnrun-vm)
@@ -31,6 +34,7 @@ set -euo pipefail
 SELF_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 readonly SELF_DIR
 readonly INIT_TEMPLATE=$SELF_DIR/init.sh
+readonly SYSTEMD_INIT_TEMPLATE=$SELF_DIR/systemd/init.sh
 readonly CACHE=${FNRUN_VM_CACHE:-/var/cache/fnrun-vm}
 readonly MEM=${FNRUN_VM_MEM:-2048}
 readonly CPUS=${FNRUN_VM_CPUS:-2}
@@ -56,6 +60,7 @@ usage() {
 
 timeout_s=1800
 build_only=0
+systemd=0
 extra_env=()
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -75,6 +80,10 @@ while [ $# -gt 0 ]; do
 		;;
 	--build-only)
 		build_only=1
+		shift
+		;;
+	--systemd)
+		systemd=1
 		shift
 		;;
 	--)
@@ -226,7 +235,7 @@ ensure_initramfs() {
 	local plan stamp stage f bb
 	plan=$(module_plan)
 	bb=$(command -v busybox)
-	stamp=$(cat "${BASH_SOURCE[0]}" "$INIT_TEMPLATE" "$bb" <(echo "$KVER" "$plan") | sha256sum)
+	stamp=$(cat "${BASH_SOURCE[0]}" "$INIT_TEMPLATE" "$SYSTEMD_INIT_TEMPLATE" "$bb" <(echo "$KVER" "$plan") | sha256sum)
 	stamp=${stamp%% *}
 	INITRAMFS=$CACHE/initramfs-$KVER.cpio.gz
 	if [ -f "$INITRAMFS" ] && [ "$(cat "$INITRAMFS.stamp" 2>/dev/null)" = "$stamp" ]; then
@@ -237,6 +246,7 @@ ensure_initramfs() {
 	mkdir -p "$stage/bin" "$stage/lib/modules"
 	cp "$bb" "$stage/bin/busybox"
 	install -m 0755 "$INIT_TEMPLATE" "$stage/init"
+	install -m 0755 "$SYSTEMD_INIT_TEMPLATE" "$stage/init-systemd"
 	: >"$stage/modules.list"
 	while read -r f; do
 		[ -n "$f" ] || continue
@@ -287,8 +297,11 @@ trap 'log "terminated"; exit 143' TERM HUP
 # run_qemu ACCEL MODE SECONDS SHARE_DIR CONSOLE_LOG: boots the guest in the
 # background under timeout(1) and waits; returns timeout's/qemu's status.
 run_qemu() {
-	local accel=$1 mode=$2 secs=$3 share=$4 console=$5 rc=0
+	local accel=$1 mode=$2 secs=$3 share=$4 console=$5 rc=0 rdinit=
 	local -a accel_args
+	if [ "$mode" = run ] && [ "$systemd" = 1 ]; then
+		rdinit=" rdinit=/init-systemd"
+	fi
 	if [ "$accel" = kvm ]; then
 		accel_args=(-accel kvm -cpu host)
 	else
@@ -298,7 +311,7 @@ run_qemu() {
 		"${accel_args[@]}" -smp "$CPUS" -m "$MEM" "${BIOS_ARGS[@]+"${BIOS_ARGS[@]}"}" \
 		-nodefaults -display none -monitor none -no-reboot -nic none \
 		-kernel "$VMLINUZ" -initrd "$INITRAMFS" \
-		-append "console=ttyS0 quiet panic=-1 mitigations=off systemd.unified_cgroup_hierarchy=1 cgroup_no_v1=all fnrunvm.mode=$mode${MODDIR:+ fnrunvm.moddir=$MODDIR}" \
+		-append "console=ttyS0 quiet panic=-1 mitigations=off systemd.unified_cgroup_hierarchy=1 cgroup_no_v1=all fnrunvm.mode=$mode${MODDIR:+ fnrunvm.moddir=$MODDIR}$rdinit" \
 		-serial "file:$console" \
 		-chardev stdio,id=cmdout,signal=off -serial chardev:cmdout \
 		-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
