@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -159,7 +160,7 @@ func (d *daemon) restart(extra ...string) {
 	f.Close()
 	d.exited = make(chan struct{})
 	go func(c *exec.Cmd, ch chan struct{}) { _ = c.Wait(); close(ch) }(d.cmd, d.exited)
-	deadline := time.Now().Add(15 * time.Second)
+	deadline := time.Now().Add(scaled(15 * time.Second))
 	for {
 		if _, _, err := d.fnrun("list"); err == nil {
 			break
@@ -191,7 +192,7 @@ func (d *daemon) stop() {
 	_ = d.cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case <-d.exited:
-	case <-time.After(30 * time.Second):
+	case <-time.After(scaled(30 * time.Second)):
 		_ = d.cmd.Process.Kill()
 		<-d.exited
 		t.Errorf("fnrund did not stop within 30s of SIGTERM")
@@ -304,9 +305,19 @@ func (d *daemon) get(id, path string) (int, string, error) {
 	return resp.StatusCode, string(b), err
 }
 
+// scaled stretches a time budget by FNRUN_TEST_TIME_SCALE (default 1): the cgroup v2 VM runs
+// under software emulation, several times slower than a host. Budgets stay assertions.
+func scaled(d time.Duration) time.Duration {
+	if f, err := strconv.ParseFloat(os.Getenv("FNRUN_TEST_TIME_SCALE"), 64); err == nil && f >= 1 {
+		return time.Duration(float64(d) * f)
+	}
+	return d
+}
+
 // eventually polls cond every 100 ms until it holds or the timeout passes.
 func eventually(t *testing.T, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
+	timeout = scaled(timeout)
 	deadline := time.Now().Add(timeout)
 	for !cond() {
 		if time.Now().After(deadline) {

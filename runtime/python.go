@@ -18,8 +18,9 @@ var ErrNoPython = errors.New("no python can import uvicorn")
 // SystemPython is the Debian interpreter tried after everything on PATH.
 const SystemPython = "/usr/bin/python3"
 
-// ProbeTimeout bounds the default probe of one interpreter.
-const ProbeTimeout = 10 * time.Second
+// ProbeTimeout bounds the default probe of one interpreter (a cold import of uvicorn under
+// software emulation, as in the cgroup v2 test VM, has taken over 10 s).
+const ProbeTimeout = 30 * time.Second
 
 // pythonCandidates lists, without duplicates, the interpreters to try in order:
 // dir/.venv/bin/python, every python3 on pathEnv, then system. Only existing

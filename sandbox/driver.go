@@ -51,12 +51,26 @@ type leaf interface {
 // ErrNotEmpty is returned when a cgroup still holds processes after they were killed.
 var ErrNotEmpty = errors.New("cgroup still has processes")
 
+// busyRetry is how long rmdirs retries a cgroup the kernel still calls busy: killed processes
+// leave cgroup.procs before their parent has reaped them, and until then the cgroup stays
+// populated (seen on v2 when the reaper is slow, e.g. a daemon's orphans adopted by PID 1).
+const busyRetry = 5 * time.Second
+
 // rmdirs removes dirs deepest first, ignoring the ones already gone.
 func rmdirs(dirs []string) error {
 	var errs []error
 	for _, d := range dirs {
-		if err := os.Remove(d); err != nil && !errors.Is(err, os.ErrNotExist) {
-			errs = append(errs, fmt.Errorf("remove cgroup %s: %w", d, err))
+		deadline := time.Now().Add(busyRetry)
+		for {
+			err := os.Remove(d)
+			if errors.Is(err, syscall.EBUSY) && time.Now().Before(deadline) {
+				time.Sleep(20 * time.Millisecond)
+				continue
+			}
+			if err != nil && !errors.Is(err, os.ErrNotExist) {
+				errs = append(errs, fmt.Errorf("remove cgroup %s: %w", d, err))
+			}
+			break
 		}
 	}
 	return errors.Join(errs...)
