@@ -64,10 +64,11 @@ demo: deps build
 bench-router: build
 	./router/bench/bench.sh
 
-bench: bench-router
-
 clean:
 	rm -rf $(BIN)
+
+# make bench (not part of make test): regenerates docs/benchmarks.md.
+include integration/bench/bench.mk
 
 # make install / uninstall / deb / vm-systemd-test: fnrund as a systemd service (Delegate=yes).
 include cmd/fnrund/systemd/install.mk

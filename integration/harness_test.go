@@ -125,8 +125,10 @@ func startDaemon(t *testing.T, extra ...string) *daemon {
 		logFile:  filepath.Join(dir, "fnrund.log"),
 	}
 	daemonSeq++
-	d.bridge = fmt.Sprintf("fnit%d", daemonSeq)
-	d.subnet = fmt.Sprintf("10.231.%d.0/24", daemonSeq%250)
+	// Names and subnets unique per test process, so concurrent runs never share (or delete)
+	// each other's bridge; 10.233/16 is apart from the sandbox unit tests' 10.231/16.
+	d.bridge = fmt.Sprintf("fnit%d-%d", os.Getpid()%100000, daemonSeq%1000)
+	d.subnet = fmt.Sprintf("10.233.%d.0/24", (os.Getpid()*7+daemonSeq)%250)
 	t.Cleanup(func() { _ = exec.Command("ip", "link", "del", d.bridge).Run() })
 	if mode := cgroupMode(); mode == "v2" {
 		d.cgroup = "/sys/fs/cgroup" + d.cgroup
