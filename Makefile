@@ -48,8 +48,8 @@ vm-test: build
 	$(GO) test -c -o $(BIN)/integration.test ./integration
 	$(GO) test -c -o $(BIN)/sandbox.test ./sandbox
 	$(GO) build -o $(BIN)/spinserver ./integration/testdata/spinserver
-	FNRUN_BIN_DIR=$(BIN) FNRUN_TEST_TIME_SCALE=8 ./integration/vm/run.sh --timeout 1700 -- /bin/sh -c \
-		'cd sandbox && $(BIN)/sandbox.test -test.v -test.count=1 -test.timeout 10m; s=$$?; cd ../integration && $(BIN)/integration.test -test.v -test.count=1 -test.timeout 20m; i=$$?; [ $$s = 0 ] && [ $$i = 0 ]' 2>&1 \
+	FNRUN_BIN_DIR=$(BIN) ./integration/vm/run.sh --timeout 2700 -e FNRUN_TEST_TIME_SCALE=8 -- /bin/sh -c \
+		'cd sandbox && $(BIN)/sandbox.test -test.v -test.count=1 -test.timeout 20m; s=$$?; cd ../integration && $(BIN)/integration.test -test.v -test.count=1 -test.timeout 20m; i=$$?; [ $$s = 0 ] && [ $$i = 0 ]' 2>&1 \
 		| tee $(BIN)/vm-test.log | grep -E '^(=== RUN|--- |PASS|FAIL|ok|fnrun-vm:|\s+\S+_test.go)|cgroup mode' ; \
 		rc=$${PIPESTATUS[0]}; [ $$rc = 0 ] || tail -150 $(BIN)/vm-test.log; exit $$rc
 

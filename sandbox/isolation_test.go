@@ -112,7 +112,7 @@ func TestPrivateTmpAndProc(t *testing.T) {
 	r := replica(t, "C1", "/bin/sh", "-c", "touch /tmp/"+marker+" && ls /tmp && echo pids: $(ls -d /proc/[0-9]* | wc -l)")
 	r.Stdout = &out
 	s := start(t, m, r)
-	waitDone(t, s, 5*time.Second)
+	waitDone(t, s, slow(5*time.Second))
 	if s.Exit().Code != 0 {
 		t.Fatalf("exit = %+v, output %q", s.Exit(), out.String())
 	}
@@ -136,15 +136,29 @@ func TestReplicaServesOnItsAddress(t *testing.T) {
 		t.Skip("needs /usr/bin/python3 for an HTTP server")
 	}
 	m := newTestManager(t)
-	r := replica(t, "C3", "/usr/bin/python3", "-m", "http.server", "$PORT", "--bind", "0.0.0.0", "--directory", "/etc")
+	// Not `python3 -m http.server`: its server_bind resolves the bind
+	// address's FQDN, which waits out DNS timeouts (10 s and more) in a
+	// sandbox without a reachable resolver before it listens.
+	const serve = `import sys, socketserver, http.server as h
+socketserver.TCPServer(("0.0.0.0", int(sys.argv[1])), h.SimpleHTTPRequestHandler).serve_forever()`
+	r := replica(t, "C3", "/usr/bin/python3", "-c", serve, "$PORT")
+	r.Dir = "/etc"
+	var stderr syncBuffer
+	r.Stderr = &stderr
 	s := start(t, m, r)
 	if ip := s.IP(); ip == nil || !strings.HasPrefix(s.Address(), ip.String()+":8080") {
 		t.Fatalf("address = %s, ip = %v: want the replica's IP:8080", s.Address(), ip)
 	}
-	client := &http.Client{Timeout: time.Second}
-	deadline := time.Now().Add(15 * time.Second)
+	client := &http.Client{Timeout: slow(time.Second)}
+	t0 := time.Now()
+	deadline := t0.Add(slow(15 * time.Second))
 	var lastErr error
 	for time.Now().Before(deadline) {
+		select {
+		case <-s.Done():
+			t.Fatalf("replica exited before it answered: %+v, stderr %q", s.Exit(), stderr.String())
+		default:
+		}
 		resp, err := client.Get("http://" + s.Address() + "/hostname")
 		if err == nil {
 			body, _ := io.ReadAll(resp.Body)
@@ -155,19 +169,23 @@ func TestReplicaServesOnItsAddress(t *testing.T) {
 			if len(body) == 0 {
 				t.Error("empty body")
 			}
+			t.Logf("answered %s after %s", s.Address(), time.Since(t0).Round(time.Millisecond))
 			return
 		}
 		lastErr = err
 		time.Sleep(100 * time.Millisecond)
 	}
-	t.Fatalf("replica never answered on %s: %v", s.Address(), lastErr)
+	t.Fatalf("replica never answered on %s within %s: %v (stderr %q)", s.Address(), slow(15*time.Second), lastErr, stderr.String())
 }
 
 func TestForkBombContained(t *testing.T) {
 	m := newTestManager(t)
 	s := start(t, m, replica(t, "C2", "/bin/sh", "-c", "b() { b | b & }; b; sleep 1000"))
+	// Watch the bomb for the whole window, or for a second more once it hit
+	// the limit: it must reach it (it ran) and never pass it (contained).
 	var peak uint64
-	for end := time.Now().Add(3 * time.Second); time.Now().Before(end); {
+	end := time.Now().Add(slow(6 * time.Second))
+	for now := time.Now(); now.Before(end); now = time.Now() {
 		st, err := s.Stats()
 		if err != nil {
 			t.Fatal(err)
@@ -177,6 +195,9 @@ func TestForkBombContained(t *testing.T) {
 		}
 		if st.PidsCurrent > peak {
 			peak = st.PidsCurrent
+			if peak >= PidsLimit {
+				end = now.Add(time.Second)
+			}
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -193,7 +214,7 @@ func TestForkBombContained(t *testing.T) {
 func TestMemoryHogIsOOMKilled(t *testing.T) {
 	m := newTestManager(t)
 	s := start(t, m, replica(t, "C1", "tail", "/dev/zero"))
-	waitDone(t, s, 60*time.Second)
+	waitDone(t, s, slow(60*time.Second))
 	if got := s.Exit(); !got.OOMKilled || got.Signal != "SIGKILL" {
 		t.Errorf("exit = %+v, want OOMKilled by SIGKILL", got)
 	}
@@ -316,15 +337,27 @@ func TestGracefulAppExitAndOrphansReaped(t *testing.T) {
 	// The orphaned sleep 0.1 is reparented to the init, which must reap it;
 	// on SIGTERM the shell exits 0 by itself.
 	s := start(t, m, replica(t, "C1", "/bin/sh", "-c", `(sleep 0.1 &); trap "exit 0" TERM; sleep 1000 & wait`))
-	time.Sleep(time.Second)
-	pids, err := m.drv.procs(s.rel)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, pid := range pids {
-		if !alive(pid) {
-			t.Errorf("zombie pid %d in the sandbox: the init did not reap it", pid)
+	// Once the shell runs its sleep 1000 it has set the trap and its subshell
+	// has forked the orphan; the init reaped that when the app is its only
+	// child again (an unreaped orphan stays its child as a zombie).
+	app := appPID(t, s)
+	var initKids, appKids []int
+	deadline := time.Now().Add(slow(5 * time.Second))
+	for {
+		initKids, appKids = children(t, s.PID()), children(t, app)
+		if len(initKids) == 1 && initKids[0] == app && len(appKids) == 1 && cmdline(appKids[0]) == "sleep 1000" {
+			break
 		}
+		if time.Now().After(deadline) {
+			for _, pid := range initKids {
+				if pid != app && !alive(pid) {
+					t.Errorf("zombie pid %d in the sandbox: the init did not reap it", pid)
+				}
+			}
+			t.Fatalf("after %s the init's children are %v and the app's %v, want only the app %d and its sleep",
+				slow(5*time.Second), initKids, appKids, app)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 	if err := s.Stop(5 * time.Second); err != nil {
 		t.Fatal(err)
@@ -376,4 +409,30 @@ func TestConcurrentStartStop(t *testing.T) {
 		}
 	}
 	assertNoLeftovers(t, m)
+}
+
+// children returns the pids of every child of pid's threads.
+func children(t *testing.T, pid int) []int {
+	t.Helper()
+	files, err := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kids []int
+	for _, f := range files {
+		b, _ := os.ReadFile(f) // a thread that exited meanwhile has none
+		for _, c := range strings.Fields(string(b)) {
+			var k int
+			if _, err := fmt.Sscan(c, &k); err == nil {
+				kids = append(kids, k)
+			}
+		}
+	}
+	return kids
+}
+
+// cmdline returns pid's argv joined by spaces, or "" once it is gone.
+func cmdline(pid int) string {
+	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	return strings.Join(strings.Fields(strings.ReplaceAll(string(b), "\x00", " ")), " ")
 }

@@ -11,6 +11,10 @@ func TestMain(m *testing.M) {
 	if IsInit() {
 		RunInit()
 	}
+	if err := loadTimeScale(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
 	code := m.Run()
 	if os.Geteuid() == 0 {
 		b, err := newBridgeNet(testBridge, testSubnet, os.TempDir())

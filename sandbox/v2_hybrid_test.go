@@ -51,7 +51,7 @@ func TestV2LifecycleOnHybridUnifiedMount(t *testing.T) {
 		t.Fatalf("init's /proc/PID/cgroup = %q, want the line %q (CLONE_INTO_CGROUP)", b, want)
 	}
 	var pids []int
-	for end := time.Now().Add(5 * time.Second); len(pids) < 4 && time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
+	for end := time.Now().Add(slow(5 * time.Second)); len(pids) < 4 && time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
 		if pids, err = m.drv.procs(s.rel); err != nil {
 			t.Fatal(err)
 		}
@@ -75,6 +75,6 @@ func TestV2LifecycleOnHybridUnifiedMount(t *testing.T) {
 	if err := m.Cleanup(); err != nil {
 		t.Fatal(err)
 	}
-	waitDone(t, left, 5*time.Second)
+	waitDone(t, left, slow(5*time.Second))
 	assertNoLeftovers(t, m)
 }
