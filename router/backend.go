@@ -35,7 +35,7 @@ func newBackend(b Backend, cfg *Config) *backend {
 		if timeout <= 0 || timeout > connectTimeout {
 			timeout = connectTimeout
 		}
-		c, err := net.DialTimeout("tcp", addr, timeout)
+		c, err := cfg.dial(addr, timeout)
 		if err != nil {
 			return nil, &dialError{err: err}
 		}
@@ -123,4 +123,14 @@ func (w *without) index(i int) int {
 		return i + 1
 	}
 	return i
+}
+
+// dial connects to a backend, through the configured Dialer when there is one.
+func (cfg *Config) dial(addr string, timeout time.Duration) (net.Conn, error) {
+	if cfg.Dialer == nil {
+		return net.DialTimeout("tcp", addr, timeout)
+	}
+	d := *cfg.Dialer
+	d.Timeout = timeout
+	return d.Dial("tcp", addr)
 }

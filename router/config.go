@@ -2,6 +2,7 @@ package router
 
 import (
 	"errors"
+	"net"
 	"time"
 )
 
@@ -60,6 +61,9 @@ type Config struct {
 	Logger interface {
 		Printf(format string, args ...any)
 	}
+	// Dialer, when set, makes every connection to a backend (its Timeout is ignored: the
+	// connect timeout applies). fnrund passes the sandbox's dialer, bound to the replicas' bridge.
+	Dialer *net.Dialer
 }
 
 // AppConfig is the per-app routing configuration.

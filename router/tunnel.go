@@ -78,7 +78,7 @@ func (r *Router) dialBackend(addr string, deadline time.Time) (net.Conn, error) 
 	if timeout <= 0 {
 		return nil, fasthttp.ErrTimeout
 	}
-	c, err := net.DialTimeout("tcp", addr, timeout)
+	c, err := r.cfg.dial(addr, timeout)
 	if err != nil {
 		return nil, &dialError{err: err}
 	}

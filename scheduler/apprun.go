@@ -407,7 +407,7 @@ func (a *appRun) watch(r *replica) {
 func (a *appRun) probe(r *replica, healthPath string) {
 	deadline := time.Now().Add(a.s.cfg.ReadyTimeout)
 	for {
-		if healthy(r.sb.Address(), healthPath) {
+		if a.s.probe.healthy(r.sb.Address(), healthPath) {
 			a.mu.Lock()
 			if !r.stopping {
 				r.state = StateReady

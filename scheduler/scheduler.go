@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"sort"
@@ -33,6 +34,9 @@ type Config struct {
 	Now func() time.Time
 	// Log receives the scheduler's events (default: discard).
 	Log logrus.FieldLogger
+	// Dialer makes health-check connections to replicas (default: a plain dialer); fnrund
+	// passes the sandbox's, bound to the replicas' bridge.
+	Dialer *net.Dialer
 }
 
 // ErrCrashLoop is returned by WaitReady when the app keeps crashing before it serves.
@@ -40,9 +44,10 @@ var ErrCrashLoop = errors.New("app keeps crashing")
 
 // Scheduler runs every deployed app: one control loop per app.
 type Scheduler struct {
-	cfg  Config
-	mu   sync.Mutex
-	apps map[string]*appRun
+	cfg   Config
+	probe *prober
+	mu    sync.Mutex
+	apps  map[string]*appRun
 }
 
 // New returns a Scheduler with defaults filled in.
@@ -64,7 +69,7 @@ func New(cfg Config) *Scheduler {
 		l.Out = discard{}
 		cfg.Log = l
 	}
-	return &Scheduler{cfg: cfg, apps: map[string]*appRun{}}
+	return &Scheduler{cfg: cfg, apps: map[string]*appRun{}, probe: newProber(cfg.Dialer)}
 }
 
 type discard struct{}

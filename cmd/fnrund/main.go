@@ -130,6 +130,7 @@ func run(o options) error {
 	rt := router.New(router.Config{
 		Domain:   o.domain,
 		Activate: func(id string) { sched.Poke(id) },
+		Dialer:   sbx.Dialer(0),
 	})
 	sched = scheduler.New(scheduler.Config{
 		Sandboxes: scheduler.ManagerSandboxes{M: sbx},
@@ -138,6 +139,7 @@ func run(o options) error {
 		StateDir:  o.stateDir,
 		Tick:      o.tick,
 		StopGrace: o.stopGrace,
+		Dialer:    sbx.Dialer(0),
 		Log:       log,
 	})
 
