@@ -76,6 +76,9 @@ EOT
 mkdir -p "$R/etc/tmpfiles.d"
 # The host's /tmp shows through; keep systemd-tmpfiles from cleaning it.
 echo 'x /tmp/*' >"$R/etc/tmpfiles.d/fnrun-vm-keep-tmp.conf"
+# Debian's tmp.conf says `D /tmp` (empty it at boot), which would hide a checkout or test
+# binaries under the host's /tmp: override it (same name in /etc wins) with a plain `d`.
+printf 'd /tmp 1777 root root -\nq /var/tmp 1777 root root 30d\n' >"$R/etc/tmpfiles.d/tmp.conf"
 
 # Only what the test needs: the host's own services (databases, web servers...) stay off, and so
 # do gettys and anything that waits for a network or hardware the guest does not have.
