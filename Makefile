@@ -28,7 +28,7 @@ vet:
 	$(GO) vet ./...
 
 # Unit tests (the sandbox's run as root against real cgroups), then the end-to-end suite.
-test: deps build vet unit fuzz integration vm-test vagrant-validate
+test: deps build vet unit fuzz integration vm-test vm-systemd-test vagrant-validate
 
 unit:
 	$(GO) test -count=1 ./runtime/... ./sandbox/... ./scheduler/... ./router/... ./cmd/...
