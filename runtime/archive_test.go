@@ -73,7 +73,7 @@ func TestUnpackSafeRefusesHostileArchives(t *testing.T) {
 		{"too big in total", []entry{{name: "a", body: strings.Repeat("x", 600)}, {name: "b", body: strings.Repeat("x", 600)}}, "b"},
 		{"duplicate file", []entry{{name: "a", body: "1"}, {name: "a", body: "2"}}, "a"},
 		{"file over symlink", []entry{{name: "l", link: "x", typ: tar.TypeSymlink}, {name: "l", body: "2"}}, "l"},
-		{"NUL in name", []entry{{name: "a\x00b", body: "x"}}, "a\x00b"},
+		{"corrupt archive (a NUL in a name cannot even be written by archive/tar)", []entry{{name: "a\x00b", body: "x"}}, "a\x00b"},
 	}
 	if len(cases) < 20 {
 		t.Fatalf("only %d hostile archives", len(cases))

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
-	"math/big"
 	"sort"
 	"strings"
 	"sync"
@@ -148,14 +147,7 @@ func (a *appRun) tick(now time.Time) {
 	snap := a.sample(now)
 	a.history = append(a.history, snap)
 	spec := a.scaleSpec()
-	keep := spec.ScaleDownWindow
-	if keep <= 0 {
-		keep = DefaultScaleDownWindow
-	}
-	if spec.ScaleUpWindow > keep {
-		keep = spec.ScaleUpWindow
-	}
-	keep += 2 * a.s.cfg.Tick
+	keep := spec.HistoryNeeded() + 2*a.s.cfg.Tick
 	i := 0
 	for i < len(a.history) && now.Sub(a.history[i].Time) > keep {
 		i++
@@ -175,9 +167,6 @@ func (a *appRun) tick(now time.Time) {
 	}
 	a.reconcile(now)
 }
-
-// DefaultScaleDownWindow is used when a spec carries none.
-const DefaultScaleDownWindow = 30 * time.Second
 
 // sample reads every replica's cgroup and the router's counters; the caller holds a.mu.
 func (a *appRun) sample(now time.Time) Snapshot {
@@ -287,12 +276,11 @@ func (a *appRun) victims(rs []*replica, n int) []*replica {
 func randomSuffix() string {
 	const alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
 	b := make([]byte, 5)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
 	for i := range b {
-		n, err := rand.Int(rand.Reader, big.NewInt(int64(len(alphabet))))
-		if err != nil {
-			panic(err)
-		}
-		b[i] = alphabet[n.Int64()]
+		b[i] = alphabet[int(b[i])%len(alphabet)] // a slight bias is fine for a name suffix
 	}
 	return string(b)
 }

@@ -119,6 +119,13 @@ type scalePolicy struct {
 	up, down   time.Duration
 }
 
+// HistoryNeeded is how far back Decide looks: the longer of the two windows (defaults applied).
+// A control loop may drop snapshots older than that.
+func (s ScaleSpec) HistoryNeeded() time.Duration {
+	p, _ := newScalePolicy(s)
+	return max(p.up, p.down)
+}
+
 // newScalePolicy normalizes spec; problem is non-empty when no decision can
 // be computed from it (unknown metric, target not positive).
 func newScalePolicy(spec ScaleSpec) (p scalePolicy, problem string) {

@@ -536,3 +536,18 @@ func BenchmarkDecide(b *testing.B) {
 		_ = Decide(now, 10, history, spec)
 	}
 }
+
+func TestHistoryNeeded(t *testing.T) {
+	for _, c := range []struct {
+		spec ScaleSpec
+		want time.Duration
+	}{
+		{ScaleSpec{Metric: "cpu", Target: 40}, 30 * time.Second},
+		{ScaleSpec{Metric: "cpu", Target: 40, ScaleDownWindow: 5 * time.Second}, 5 * time.Second},
+		{ScaleSpec{Metric: "rps", Target: 10, ScaleUpWindow: 8 * time.Second, ScaleDownWindow: 3 * time.Second}, 8 * time.Second},
+	} {
+		if got := c.spec.HistoryNeeded(); got != c.want {
+			t.Errorf("%+v: HistoryNeeded = %v, want %v", c.spec, got, c.want)
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -66,15 +67,11 @@ func New(cfg Config) *Scheduler {
 	}
 	if cfg.Log == nil {
 		l := logrus.New()
-		l.Out = discard{}
+		l.Out = io.Discard
 		cfg.Log = l
 	}
 	return &Scheduler{cfg: cfg, apps: map[string]*appRun{}, probe: newProber(cfg.Dialer)}
 }
-
-type discard struct{}
-
-func (discard) Write(p []byte) (int, error) { return len(p), nil }
 
 // AppDir is the directory of app id in the state dir.
 func (s *Scheduler) AppDir(id string) string { return filepath.Join(s.cfg.StateDir, "apps", id) }

@@ -58,7 +58,6 @@ func newDeployCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			_ = m
 			req := api.DeployRequest{Name: name, AppID: appID, Entrypoint: entry}
 			if req.Name == "" {
 				req.Name = filepath.Base(abs)

@@ -50,12 +50,20 @@ func (c *Client) do(req *http.Request) (*http.Response, error) {
 	return resp, nil
 }
 
-func (c *Client) getJSON(ctx context.Context, path string, out any) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://fnrund"+path, nil)
+// send builds and sends one API request.
+func (c *Client) send(ctx context.Context, method, path string, body io.Reader, header http.Header) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, method, "http://fnrund"+path, body)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	resp, err := c.do(req)
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	return c.do(req)
+}
+
+func (c *Client) getJSON(ctx context.Context, path string, out any) error {
+	resp, err := c.send(ctx, http.MethodGet, path, nil, nil)
 	if err != nil {
 		return err
 	}
@@ -104,11 +112,7 @@ func (c *Client) Status(ctx context.Context, id string, withSpec bool) (App, err
 
 // Remove stops and deletes an app.
 func (c *Client) Remove(ctx context.Context, id string) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodDelete, "http://fnrund/v1/apps/"+url.PathEscape(id), nil)
-	if err != nil {
-		return err
-	}
-	resp, err := c.do(req)
+	resp, err := c.send(ctx, http.MethodDelete, "/v1/apps/"+url.PathEscape(id), nil, nil)
 	if err != nil {
 		return err
 	}
@@ -132,16 +136,13 @@ func (c *Client) Deploy(ctx context.Context, dr DeployRequest, code io.Reader, p
 	q.Set("name", dr.Name)
 	q.Set("app_id", dr.AppID)
 	q.Set("entrypoint", dr.Entrypoint)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://fnrund/v1/deploy?"+q.Encode(), code)
-	if err != nil {
-		return nil, nil, err
-	}
-	req.Header.Set("Content-Type", "application/x-tar")
+	h := http.Header{}
+	h.Set("Content-Type", "application/x-tar")
 	if dr.ManifestName != "" {
-		req.Header.Set(HeaderManifestName, dr.ManifestName)
-		req.Header.Set(HeaderManifest, encodeManifest(dr.Manifest))
+		h.Set(HeaderManifestName, dr.ManifestName)
+		h.Set(HeaderManifest, encodeManifest(dr.Manifest))
 	}
-	resp, err := c.do(req)
+	resp, err := c.send(ctx, http.MethodPost, "/v1/deploy?"+q.Encode(), code, h)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -179,11 +180,7 @@ func (c *Client) Logs(ctx context.Context, id, replica, since string, follow boo
 	if follow {
 		q.Set("follow", "1")
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://fnrund/v1/apps/"+url.PathEscape(id)+"/logs?"+q.Encode(), nil)
-	if err != nil {
-		return err
-	}
-	resp, err := c.do(req)
+	resp, err := c.send(ctx, http.MethodGet, "/v1/apps/"+url.PathEscape(id)+"/logs?"+q.Encode(), nil, nil)
 	if err != nil {
 		return err
 	}
