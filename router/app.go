@@ -11,6 +11,7 @@ import (
 type app struct {
 	id      string
 	timeout atomic.Int64 // request timeout in nanoseconds
+	h2cApp  atomic.Bool  // the app speaks h2c, not HTTP/1.1
 	ready   atomic.Pointer[readySet]
 	seq     atomic.Uint64
 	stats   appStats
@@ -41,7 +42,11 @@ func (a *app) setConfig(cfg AppConfig) {
 		t = DefaultAppTimeout
 	}
 	a.timeout.Store(int64(t))
+	a.h2cApp.Store(cfg.Protocol == ProtocolH2C)
 }
+
+// h2c reports whether a's replicas speak h2c (HTTP/2 without TLS) instead of HTTP/1.1.
+func (a *app) h2c() bool { return a.h2cApp.Load() }
 
 func (a *app) timeoutDur() time.Duration { return time.Duration(a.timeout.Load()) }
 
@@ -136,7 +141,7 @@ func (a *app) pruneLocked() {
 	for id, b := range a.all {
 		if !b.accepting.Load() && b.inflight.Load() == 0 {
 			delete(a.all, id)
-			b.client.CloseIdleConnections()
+			b.closeIdle()
 		}
 	}
 }
@@ -165,7 +170,7 @@ func (a *app) forget(b *backend) {
 	defer a.mu.Unlock()
 	if a.all[b.id] == b && !b.accepting.Load() && b.inflight.Load() == 0 {
 		delete(a.all, b.id)
-		b.client.CloseIdleConnections()
+		b.closeIdle()
 	}
 }
 

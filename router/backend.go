@@ -3,6 +3,7 @@ package router
 import (
 	"context"
 	"net"
+	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -18,6 +19,11 @@ type backend struct {
 
 	inflight  atomic.Int64
 	accepting atomic.Bool // false once out of the ready set or draining
+
+	// net/http transports (pools) of the h2c path, made on first use: HTTP/1.1 and h2c.
+	trMu sync.Mutex
+	h1tr *http.Transport
+	h2tr *http.Transport
 
 	mu   sync.Mutex
 	idle chan struct{} // closed when inflight reaches 0 while not accepting
@@ -56,6 +62,63 @@ func newBackend(b Backend, cfg *Config) *backend {
 	}
 	be.accepting.Store(true)
 	return be
+}
+
+// httpTransport returns b's net/http connection pool, speaking h2c (prior knowledge) or HTTP/1.1.
+func (b *backend) httpTransport(cfg *Config, h2c bool) *http.Transport {
+	b.trMu.Lock()
+	defer b.trMu.Unlock()
+	tr := &b.h1tr
+	if h2c {
+		tr = &b.h2tr
+	}
+	if *tr == nil {
+		*tr = newHTTPTransport(cfg, h2c)
+	}
+	return *tr
+}
+
+func newHTTPTransport(cfg *Config, h2c bool) *http.Transport {
+	t := &http.Transport{
+		Proxy: nil, // never an HTTP_PROXY from the environment
+		DialContext: func(ctx context.Context, _, addr string) (net.Conn, error) {
+			timeout := cfg.ConnectTimeout
+			if d, ok := ctx.Deadline(); ok {
+				timeout = min(timeout, time.Until(d))
+			}
+			if timeout <= 0 {
+				return nil, &dialError{err: context.DeadlineExceeded}
+			}
+			c, err := cfg.dial(addr, timeout)
+			if err != nil {
+				return nil, &dialError{err: err}
+			}
+			return c, nil
+		},
+		MaxIdleConnsPerHost:    cfg.MaxConnsPerBackend,
+		MaxConnsPerHost:        cfg.MaxConnsPerBackend,
+		IdleConnTimeout:        cfg.BackendIdleConnTimeout,
+		MaxResponseHeaderBytes: int64(cfg.MaxHeaderBytes),
+		DisableCompression:     true, // pass bodies as the app encoded them
+	}
+	if h2c {
+		var p http.Protocols
+		p.SetUnencryptedHTTP2(true)
+		t.Protocols = &p
+	}
+	return t
+}
+
+// closeIdle closes b's idle pooled connections (b left the app).
+func (b *backend) closeIdle() {
+	b.client.CloseIdleConnections()
+	b.trMu.Lock()
+	defer b.trMu.Unlock()
+	for _, t := range []*http.Transport{b.h1tr, b.h2tr} {
+		if t != nil {
+			t.CloseIdleConnections()
+		}
+	}
 }
 
 // tryAcquire counts a new request on b, or reports false (and counts nothing) when b stopped accepting.

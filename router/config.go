@@ -71,7 +71,16 @@ type AppConfig struct {
 	// Timeout bounds a whole request, from arrival (queueing included) to the last response byte;
 	// 0 selects 120s. Past it the client gets 504 (or 503 while still queued).
 	Timeout time.Duration
+	// Protocol is what the app's replicas speak: ProtocolHTTP1 (also "") or ProtocolH2C (HTTP/2
+	// with prior knowledge, e.g. gRPC servers). Clients may use HTTP/1.1 or h2c either way.
+	Protocol string
 }
+
+// The protocols an app's replicas may speak.
+const (
+	ProtocolHTTP1 = "http1"
+	ProtocolH2C   = "h2c"
+)
 
 // Backend is one ready replica of an app.
 type Backend struct {

@@ -29,15 +29,19 @@ func writeJSON(ctx *fasthttp.RequestCtx, status int, body []byte) int {
 // writeAppError answers {"error":msg,"app":id} plus optional extra JSON members.
 func writeAppError(ctx *fasthttp.RequestCtx, status int, msg, appID string, extra func([]byte) []byte) int {
 	var buf [160]byte
-	b := append(buf[:0], `{"error":"`...)
+	return writeJSON(ctx, status, appendAppError(buf[:0], msg, appID, extra))
+}
+
+// appendAppError appends the JSON error body {"error":msg,"app":id,...extra}.
+func appendAppError(b []byte, msg, appID string, extra func([]byte) []byte) []byte {
+	b = append(b, `{"error":"`...)
 	b = append(b, msg...)
 	b = append(b, `","app":`...)
 	b = strconv.AppendQuote(b, appID)
 	if extra != nil {
 		b = extra(b)
 	}
-	b = append(b, '}')
-	return writeJSON(ctx, status, b)
+	return append(b, '}')
 }
 
 func writeNoReplica(ctx *fasthttp.RequestCtx, appID string) int {

@@ -20,6 +20,10 @@ func (r *Router) handle(ctx *fasthttp.RequestCtx) {
 		writeJSON(ctx, fasthttp.StatusNotFound, bodyNotFound)
 		return
 	}
+	if a.h2c() {
+		r.h1toH2(ctx) // an HTTP/1.x client of an h2c app: net/http speaks h2c to the replica
+		return
+	}
 	start := ctx.Time()
 	deadline := start.Add(a.timeoutDur())
 	clientClose := ctx.Request.Header.ConnectionClose()

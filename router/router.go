@@ -7,10 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/valyala/fasthttp"
+	"github.com/valyala/fasthttp/fasthttpadaptor"
 )
 
 // Router is fnrun's HTTP front door: one fasthttp server routing to every app's replicas.
@@ -19,7 +22,9 @@ type Router struct {
 	cfg    Config
 	domain string
 	policy PolicyFunc
-	srv    *fasthttp.Server
+	srv    *fasthttp.Server        // HTTP/1.x clients: the fast path
+	h2srv  *http.Server            // h2c (prior knowledge) clients
+	h1toH2 fasthttp.RequestHandler // HTTP/1.x clients of h2c apps, through net/http
 
 	mu   sync.Mutex                      // serializes writers of apps
 	apps atomic.Pointer[map[string]*app] // copy-on-write; read lock-free on the hot path
@@ -71,7 +76,31 @@ func New(cfg Config) *Router {
 		KeepHijackedConns:            true, // tunnels close their client connections themselves
 		SecureErrorLogMessage:        true,
 	}
+	r.h2srv = newH2Server(cfg, http.HandlerFunc(r.serveHTTP))
+	r.h1toH2 = fasthttpadaptor.NewFastHTTPHandler(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		a := r.lookup([]byte(req.Host))
+		if a == nil {
+			writeHTTPJSON(w, http.StatusNotFound, bodyNotFound)
+			return
+		}
+		r.proxyHTTP(w, req, a, time.Now())
+	}))
 	return r
+}
+
+// newH2Server is the server of h2c connections: HTTP/2 with prior knowledge only (HTTP/1.x
+// connections never reach it), with the same header limits and timeouts as the fast path.
+func newH2Server(cfg Config, h http.Handler) *http.Server {
+	var p http.Protocols
+	p.SetUnencryptedHTTP2(true)
+	return &http.Server{
+		Handler:           h,
+		Protocols:         &p,
+		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
+		IdleTimeout:       cfg.IdleTimeout,
+		MaxHeaderBytes:    cfg.MaxHeaderBytes,
+		ErrorLog:          discardLog,
+	}
 }
 
 // requestBodyLimit is fasthttp's MaxRequestBodySize: the hard limit when buffering, or how much of
@@ -97,7 +126,17 @@ func (r *Router) Serve(ln net.Listener) error {
 	}
 	r.listeners = append(r.listeners, ln)
 	r.lnMu.Unlock()
-	if err := r.srv.Serve(ln); err != nil && !errors.Is(err, net.ErrClosed) {
+	mux := newProtoMux(ln, r.cfg.ReadHeaderTimeout)
+	go mux.run()
+	h2done := make(chan error, 1)
+	go func() { h2done <- r.h2srv.Serve(mux.h2) }()
+	err := r.srv.Serve(mux.h1)
+	mux.close()
+	h2err := <-h2done
+	if err == nil && !errors.Is(h2err, http.ErrServerClosed) {
+		err = h2err
+	}
+	if err != nil && !errors.Is(err, net.ErrClosed) {
 		return fmt.Errorf("serve %s: %w", ln.Addr(), err)
 	}
 	return nil
@@ -118,6 +157,9 @@ func (r *Router) Shutdown(ctx context.Context) error {
 	err := r.srv.ShutdownWithContext(ctx)
 	if errors.Is(err, net.ErrClosed) {
 		err = nil
+	}
+	if herr := r.h2srv.Shutdown(ctx); herr != nil && err == nil {
+		err = herr
 	}
 	if terr := r.tunnels.wait(ctx); terr != nil && err == nil {
 		err = terr

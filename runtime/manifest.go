@@ -18,7 +18,19 @@ type Manifest struct {
 	Command []string `yaml:"command,omitempty" json:"command,omitempty"`
 	// Health is an HTTP path probed for readiness ("" means a TCP connect).
 	Health string `yaml:"health,omitempty" json:"health,omitempty"`
+	// Protocol is what the app serves on $PORT: "http1" (HTTP/1.1, also when empty) or "h2c"
+	// (HTTP/2 without TLS, e.g. a gRPC server). Clients may use HTTP/1.1 or h2c either way.
+	Protocol string `yaml:"protocol,omitempty" json:"protocol,omitempty"`
 }
+
+// Protocols an app may serve (Manifest.Protocol).
+const (
+	ProtocolHTTP1 = "http1"
+	ProtocolH2C   = "h2c"
+)
+
+// H2C reports whether the app serves h2c rather than HTTP/1.1.
+func (m *Manifest) H2C() bool { return m.Protocol == ProtocolH2C }
 
 // Autoscale is the autoscale section of a manifest.
 type Autoscale struct {

@@ -11,7 +11,7 @@ import (
 
 // Field names accepted at each level of a manifest, in the order error messages list them.
 var (
-	topFields       = []string{"instance", "timeout", "autoscale", "env", "command", "health"}
+	topFields       = []string{"instance", "timeout", "autoscale", "env", "command", "health", "protocol"}
 	autoscaleFields = []string{"min", "max", "metric", "target", "scale_up_window", "scale_down_window"}
 )
 
@@ -145,6 +145,8 @@ func (d *decoder) manifest(root *yaml.Node, m *Manifest) error {
 			m.Command, err = d.command(v)
 		case "health":
 			m.Health, err = d.str(v, name, `a path starting with "/" (e.g. /healthz)`)
+		case "protocol":
+			m.Protocol, err = d.str(v, name, "a protocol (allowed: http1, h2c)")
 		}
 		return err
 	})

@@ -62,6 +62,11 @@ func (m *Manifest) validate(file string, pos map[string]int) error {
 			bad(at("health"), "health", "health %s must be a path without spaces or control characters", quoteValue(h))
 		}
 	}
+	switch m.Protocol {
+	case "", ProtocolHTTP1, ProtocolH2C:
+	default:
+		bad(at("protocol"), "protocol", "protocol %s is not a protocol fnrun speaks (allowed: http1, h2c)", quoteValue(m.Protocol))
+	}
 
 	if len(errs) == 0 {
 		return nil

@@ -63,12 +63,21 @@ func readinessProbe(m *runtime.Manifest) *corev1.Probe {
 	return &corev1.Probe{ProbeHandler: corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: port}}}
 }
 
+// portName names the container port as Knative reads it: "h2c" makes Knative speak HTTP/2 to the
+// app (e.g. gRPC), "http1" is HTTP/1.1.
+func portName(m *runtime.Manifest) string {
+	if m.H2C() {
+		return runtime.ProtocolH2C
+	}
+	return runtime.ProtocolHTTP1
+}
+
 // container is the app's container without platform environment.
 func container(in Input, inst runtime.Instance) corev1.Container {
 	return corev1.Container{
 		Name:           in.Name,
 		Image:          in.Image,
-		Ports:          []corev1.ContainerPort{{Name: "http1", ContainerPort: ContainerPort, Protocol: corev1.ProtocolTCP}},
+		Ports:          []corev1.ContainerPort{{Name: portName(in.Manifest), ContainerPort: ContainerPort, Protocol: corev1.ProtocolTCP}},
 		Resources:      Resources(inst),
 		ReadinessProbe: readinessProbe(in.Manifest),
 	}

@@ -180,3 +180,37 @@ func checkAnnotations(t *testing.T, got, want map[string]string) {
 		}
 	}
 }
+
+// An h2c app (a gRPC server, say) is declared as such to Knative (port name) and Kubernetes
+// (Service appProtocol); an HTTP/1.1 app is not.
+func TestH2CProtocolIsExported(t *testing.T) {
+	for _, tc := range []struct {
+		protocol, wantPort string
+		wantAppProtocol    string
+	}{
+		{"", "http1", ""},
+		{"http1", "http1", ""},
+		{"h2c", "h2c", "kubernetes.io/h2c"},
+	} {
+		in := withManifest(autoscaleCPU(), func(m *runtime.Manifest) { m.Protocol = tc.protocol })
+		out, err := Knative(in)
+		if err != nil {
+			t.Fatalf("Knative: %v", err)
+		}
+		if got := decodeKnative(t, out).Spec.Template.Spec.Containers[0].Ports[0].Name; got != tc.wantPort {
+			t.Errorf("protocol %q: Knative port name %q, want %q", tc.protocol, got, tc.wantPort)
+		}
+		k, err := KubernetesObjects(in)
+		if err != nil {
+			t.Fatalf("KubernetesObjects: %v", err)
+		}
+		got := ""
+		if p := k.Service.Spec.Ports[0].AppProtocol; p != nil {
+			got = *p
+		}
+		if got != tc.wantAppProtocol || k.Deployment.Spec.Template.Spec.Containers[0].Ports[0].Name != tc.wantPort {
+			t.Errorf("protocol %q: Service appProtocol %q, container port %q; want %q, %q", tc.protocol, got,
+				k.Deployment.Spec.Template.Spec.Containers[0].Ports[0].Name, tc.wantAppProtocol, tc.wantPort)
+		}
+	}
+}

@@ -112,10 +112,11 @@ func KubernetesObjects(in Input) (*KubernetesApp, error) {
 		Spec: corev1.ServiceSpec{
 			Selector: map[string]string{LabelName: in.Name},
 			Ports: []corev1.ServicePort{{
-				Name:       "http",
-				Port:       ServicePort,
-				TargetPort: intstr.FromInt32(ContainerPort),
-				Protocol:   corev1.ProtocolTCP,
+				Name:        "http",
+				Port:        ServicePort,
+				TargetPort:  intstr.FromInt32(ContainerPort),
+				Protocol:    corev1.ProtocolTCP,
+				AppProtocol: appProtocol(in.Manifest),
 			}},
 		},
 	}
@@ -176,4 +177,14 @@ func stabilizationSeconds(field string, d runtime.Duration) (int32, string) {
 		return maxStabilizationSeconds, fmt.Sprintf("autoscale.%s %s is longer than an HPA accepts: used 1h", field, time.Duration(d))
 	}
 	return int32(secs), ""
+}
+
+// appProtocol tells Kubernetes (and service meshes) that an h2c app speaks HTTP/2 without TLS,
+// with the standard value "kubernetes.io/h2c"; nil for HTTP/1.1 apps.
+func appProtocol(m *runtime.Manifest) *string {
+	if !m.H2C() {
+		return nil
+	}
+	p := "kubernetes.io/h2c"
+	return &p
 }
