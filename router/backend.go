@@ -45,6 +45,9 @@ func newBackend(b Backend, cfg *Config) *backend {
 		if err != nil {
 			return nil, &dialError{err: err}
 		}
+		if cfg.sweep != nil {
+			return cfg.sweep.wrap(c), nil // exchange moves the read deadline on every request
+		}
 		return c, nil
 	}
 	be := &backend{

@@ -64,6 +64,8 @@ type Config struct {
 	// Dialer, when set, makes every connection to a backend (its Timeout is ignored: the
 	// connect timeout applies). fnrund passes the sandbox's dialer, bound to the replicas' bridge.
 	Dialer *net.Dialer
+
+	sweep *sweeper // set by New: the lazy read deadlines of client and backend connections
 }
 
 // AppConfig is the per-app routing configuration.

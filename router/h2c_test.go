@@ -240,7 +240,7 @@ func TestProtoMuxSniffsSplitPreface(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ln := &fakeListener{}
-			m := newProtoMux(ln, time.Minute)
+			m := newProtoMux(ln, time.Minute, nil)
 			defer m.close()
 			client, server := net.Pipe() // each Read gets at most one Write: the split is exact
 			dispatched := make(chan struct{})

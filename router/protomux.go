@@ -23,13 +23,14 @@ type protoMux struct {
 	ln      net.Listener
 	timeout time.Duration // how long a new connection may take to send its first bytes
 	h1, h2  *chanListener
+	wrapH1  func(net.Conn) net.Conn // applied to HTTP/1.x connections (nil: none)
 
 	once sync.Once
 	done chan struct{} // closed by close: both listeners report net.ErrClosed
 }
 
-func newProtoMux(ln net.Listener, timeout time.Duration) *protoMux {
-	m := &protoMux{ln: ln, timeout: timeout, done: make(chan struct{})}
+func newProtoMux(ln net.Listener, timeout time.Duration, wrapH1 func(net.Conn) net.Conn) *protoMux {
+	m := &protoMux{ln: ln, timeout: timeout, wrapH1: wrapH1, done: make(chan struct{})}
 	m.h1 = &chanListener{mux: m, conns: make(chan net.Conn)}
 	m.h2 = &chanListener{mux: m, conns: make(chan net.Conn)}
 	return m
@@ -80,11 +81,14 @@ func (m *protoMux) dispatch(c net.Conn) {
 		}
 	}
 	_ = c.SetReadDeadline(time.Time{})
-	pc := &prefixConn{Conn: c, prefix: buf}
+	var pc net.Conn = &prefixConn{Conn: c, prefix: buf}
+	if target == m.h1 && m.wrapH1 != nil {
+		pc = m.wrapH1(pc)
+	}
 	select {
 	case target.conns <- pc: // unbuffered: once sent, a server owns it
 	case <-m.done:
-		_ = c.Close()
+		_ = pc.Close()
 	}
 }
 

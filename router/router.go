@@ -42,6 +42,8 @@ type Router struct {
 // New returns a Router configured by cfg (zero fields take their defaults). Call Serve to start it.
 func New(cfg Config) *Router {
 	cfg = cfg.withDefaults()
+	cfg.sweep = newSweeper(sweepTick(min(cfg.ReadHeaderTimeout, cfg.IdleTimeout)), time.Now())
+	cfg.sweep.start()
 	r := &Router{
 		cfg:     cfg,
 		domain:  cfg.Domain,
@@ -126,7 +128,7 @@ func (r *Router) Serve(ln net.Listener) error {
 	}
 	r.listeners = append(r.listeners, ln)
 	r.lnMu.Unlock()
-	mux := newProtoMux(ln, r.cfg.ReadHeaderTimeout)
+	mux := newProtoMux(ln, r.cfg.ReadHeaderTimeout, func(c net.Conn) net.Conn { return r.cfg.sweep.wrap(c) })
 	go mux.run()
 	h2done := make(chan error, 1)
 	go func() { h2done <- r.h2srv.Serve(mux.h2) }()
@@ -161,6 +163,7 @@ func (r *Router) Shutdown(ctx context.Context) error {
 	if herr := r.h2srv.Shutdown(ctx); herr != nil && err == nil {
 		err = herr
 	}
+	defer r.cfg.sweep.close() // after the servers: their last reads still time out
 	if terr := r.tunnels.wait(ctx); terr != nil && err == nil {
 		err = terr
 	}

@@ -59,11 +59,14 @@ log "building upstream, router and the bare fasthttp proxy"
 
 "$TMP/upstream" -addr "127.0.0.1:$PORT_UP" 2>"$TMP/upstream.log" &
 PIDS+=($!)
+declare -A PROC=([direct]=$!)
 "$TMP/fnrunrouter" -listen "127.0.0.1:$PORT_FN" -app bench -backend "127.0.0.1:$PORT_UP" 2>"$TMP/fnrunrouter.log" &
 PIDS+=($!)
+PROC[fnrun]=$!
 
 "$TMP/fasthttpbare" -listen "127.0.0.1:$PORT_BARE" -backend "127.0.0.1:$PORT_UP" 2>"$TMP/fasthttpbare.log" &
 PIDS+=($!)
+PROC[fasthttp-bare]=$!
 
 mkdir -p "$TMP/nginx"
 cat >"$TMP/nginx/nginx.conf" <<CONF
@@ -96,6 +99,7 @@ http {
 CONF
 nginx -c "$TMP/nginx/nginx.conf" -g 'daemon off;' 2>"$TMP/nginx/stderr.log" &
 PIDS+=($!)
+PROC[nginx]=$!
 
 cat >"$TMP/haproxy.cfg" <<CONF
 global
@@ -116,6 +120,7 @@ backend be
 CONF
 haproxy -db -f "$TMP/haproxy.cfg" 2>"$TMP/haproxy.log" &
 PIDS+=($!)
+PROC[haproxy]=$!
 
 wait_ready upstream "$PORT_UP"
 wait_ready fnrun "$PORT_FN"
@@ -136,27 +141,44 @@ to_ms() {
 	}'
 }
 
+# cpu_ticks prints the user+system CPU clock ticks of a process and its children (nginx's workers).
+cpu_ticks() {
+	local total=0 pid
+	for pid in "$1" $(pgrep -P "$1" || true); do
+		read -r -a st <"/proc/$pid/stat" || continue
+		total=$((total + st[13] + st[14])) # utime, stime (the comm field has no spaces here)
+	done
+	echo "$total"
+}
+TICK=$(getconf CLK_TCK)
+
 # Runs are interleaved (direct, fnrun, nginx, haproxy, fasthttp-bare, direct, ...) so that background load on the
 # machine spreads over all targets alike.
 for run in $(seq 1 "$RUNS"); do
 	for t in "${TARGETS[@]}"; do
 		log "run $run/$RUNS: $t"
+		before=$(cpu_ticks "${PROC[$t]}")
 		out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -H "Host: $HOST_HEADER" "http://127.0.0.1:${PORT[$t]}/")
+		after=$(cpu_ticks "${PROC[$t]}")
 		rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
+		reqs=$(awk '/requests in/ {print $1}' <<<"$out")
+		# CPU µs the proxy (for direct: the upstream itself) spent per request.
+		us=$(awk -v d=$((after - before)) -v hz="$TICK" -v n="$reqs" 'BEGIN {printf "%.2f", (n > 0 ? d / hz / n * 1e6 : 0)}')
 		p50=$(to_ms "$(awk '$1 == "50%" {print $2}' <<<"$out")")
 		p99=$(to_ms "$(awk '$1 == "99%" {print $2}' <<<"$out")")
 		errs=$(awk '/Non-2xx or 3xx responses:/ {print $5} /Socket errors:/ {print "socket:" $0}' <<<"$out" | tr '\n' ' ')
 		[ -n "$errs" ] && log "  $t errors: $errs"
-		echo "$t $rps $p50 $p99" >>"$TMP/results"
+		echo "$t $rps $p50 $p99 $us" >>"$TMP/results"
 	done
 done
 
 median() { sort -g | awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
 col() { awk -v t="$1" -v c="$2" '$1 == t {print $c}' "$TMP/results"; }
 
-declare -A RPS P50 P99 ALL
+declare -A RPS P50 P99 ALL US
 for t in "${TARGETS[@]}"; do
 	RPS[$t]=$(col "$t" 2 | median)
+	US[$t]=$(col "$t" 5 | median)
 	P50[$t]=$(col "$t" 3 | median)
 	P99[$t]=$(col "$t" 4 | median)
 	ALL[$t]=$(col "$t" 2 | awk '{printf "%s%.0f", (NR > 1 ? ", " : ""), $1}')
@@ -164,11 +186,13 @@ done
 
 echo "wrk -t$THREADS -c$CONNECTIONS -d$DURATION, $RUNS interleaved runs per target (median shown), $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
-echo "| target | req/s (median) | p50 ms | p99 ms | req/s of each run |"
-echo "|---|---:|---:|---:|---|"
+echo "| target | req/s (median) | p50 ms | p99 ms | CPU µs / request | req/s of each run |"
+echo "|---|---:|---:|---:|---:|---|"
 for t in "${TARGETS[@]}"; do
-	printf '| %s | %.0f | %.2f | %.2f | %s |\n' "$t" "${RPS[$t]}" "${P50[$t]}" "${P99[$t]}" "${ALL[$t]}"
+	printf '| %s | %.0f | %.2f | %.2f | %.1f | %s |\n' "$t" "${RPS[$t]}" "${P50[$t]}" "${P99[$t]}" "${US[$t]}" "${ALL[$t]}"
 done
+echo
+echo "CPU µs / request: user+system CPU time of the proxy's processes (nginx: its workers; direct: the upstream server itself) during the run, divided by the requests wrk completed. On a 2-CPU host wrk, the upstream and the proxy share the CPUs, so a proxy's throughput follows its CPU cost per request."
 echo
 awk -v f="${RPS[fnrun]}" -v n="${RPS[nginx]}" -v d="${RPS[direct]}" -v h="${RPS[haproxy]}" -v b="${RPS[fasthttp-bare]}" 'BEGIN {
 	printf "| ratio | value |\n|---|---:|\n"
