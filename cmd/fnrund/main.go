@@ -205,6 +205,9 @@ func run(o options) error {
 	case err := <-errc:
 		log.WithError(err).Error("listener failed; shutting down")
 	}
+	if _, err := fnsystemd.NotifyStopping(); err != nil {
+		log.WithError(err).Warn("notify systemd")
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), o.stopGrace+5*time.Second)
 	defer cancel()
 	_ = api.Close()
