@@ -294,3 +294,71 @@ type fakeListener struct{ net.Listener }
 
 func (fakeListener) Close() error   { return nil }
 func (fakeListener) Addr() net.Addr { return &net.TCPAddr{} }
+
+// Bodies go both ways over h2c to an HTTP/1.1 app: streamed without a body limit, buffered and
+// refused past it (413) with one.
+func TestH2CBodiesToHTTP1App(t *testing.T) {
+	echo := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		_, _ = io.WriteString(w, r.Method+" "+string(b))
+	})
+	for _, tc := range []struct {
+		name     string
+		maxBody  int
+		body     string
+		want     int
+		wantBody string
+	}{
+		{"streamed", 0, strings.Repeat("a", 100<<10), 200, "POST " + strings.Repeat("a", 100<<10)},
+		{"under the limit", 10, "0123456789", 200, "POST 0123456789"},
+		{"over the limit", 10, "0123456789!", 413, `{"error":"request body too large"}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tr := startRouter(t, Config{MaxBodyBytes: tc.maxBody})
+			tr.SetApp("e", AppConfig{})
+			tr.SetBackends("e", []Backend{echo.backend("e-1")})
+			resp, body := tr.h2cDo(tr.h2cClient(), http.MethodPost, "e.localhost", "/", strings.NewReader(tc.body))
+			if resp.StatusCode != tc.want || body != tc.wantBody {
+				t.Fatalf("%d %.40q, want %d %.40q", resp.StatusCode, body, tc.want, tc.wantBody)
+			}
+		})
+	}
+}
+
+// A streamed response of an HTTP/1.1 app (SSE) reaches an h2c client event by event.
+func TestH2CClientGetsEventsAsTheyCome(t *testing.T) {
+	next := make(chan struct{})
+	up := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		_, _ = io.WriteString(w, "data: one\n\n")
+		w.(http.Flusher).Flush()
+		select {
+		case <-next:
+		case <-r.Context().Done():
+			return
+		}
+		_, _ = io.WriteString(w, "data: two\n\n")
+	})
+	tr := startRouter(t, Config{})
+	tr.SetApp("sse", AppConfig{})
+	tr.SetBackends("sse", []Backend{up.backend("sse-1")})
+	req, _ := http.NewRequest(http.MethodGet, "http://"+tr.addr+"/", nil)
+	req.Host = "sse.localhost"
+	resp, err := tr.h2cClient().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	br := bufio.NewReader(resp.Body)
+	if line, err := br.ReadString('\n'); err != nil || line != "data: one\n" || resp.Header.Get("Content-Type") != "text/event-stream" {
+		t.Fatalf("first event %q (%v), content type %q", line, err, resp.Header.Get("Content-Type"))
+	}
+	close(next)
+	if rest, err := io.ReadAll(br); err != nil || string(rest) != "\ndata: two\n\n" {
+		t.Fatalf("rest %q (%v)", rest, err)
+	}
+	waitFor(t, "the stream's accounting to end", func() bool {
+		st, _ := tr.Stats("sse")
+		return st.InFlight == 0 && st.Status[200] == 1
+	})
+}

@@ -11,9 +11,9 @@ import (
 	"time"
 )
 
-// The net/http path: requests from h2c clients, and every request to an app that speaks h2c, go
-// through net/http's ReverseProxy (streaming both ways, trailers, gRPC). Routing, the activator,
-// balancing, retries, timeouts, drain and counters are the same as on the fasthttp path.
+// The net/http path: every request to an app that speaks h2c goes through net/http's
+// ReverseProxy (streaming both ways, trailers, gRPC). Routing, the activator, balancing,
+// retries, timeouts, drain and counters are the same as on the fasthttp path.
 
 var discardLog = log.New(io.Discard, "", 0)
 
@@ -22,6 +22,10 @@ func (r *Router) serveHTTP(w http.ResponseWriter, req *http.Request) {
 	a := r.lookup([]byte(req.Host))
 	if a == nil {
 		writeHTTPJSON(w, http.StatusNotFound, bodyNotFound)
+		return
+	}
+	if !a.h2c() {
+		r.forwardH2(w, req, a) // to an HTTP/1.1 app: the fast path's exchange
 		return
 	}
 	r.proxyHTTP(w, req, a, time.Now())
