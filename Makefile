@@ -7,7 +7,7 @@ export PATH := /usr/local/go/bin:$(PATH)
 # Debian packages the tests and the demo use; `make deps` installs the missing ones.
 DEB_PKGS := python3-fastapi python3-uvicorn curl jq iproute2 procps psmisc \
 	chromium prometheus qemu-system-x86 busybox-static cpio kmod vagrant \
-	wrk nginx-light haproxy runc
+	wrk nginx-light haproxy runc nghttp2-client
 
 .PHONY: all build deps test unit integration fuzz demo bench bench-router vet clean vm-test vagrant-validate
 

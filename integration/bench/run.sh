@@ -60,7 +60,7 @@ router_part() {
 		echo
 		echo "Machine: $(nproc) CPUs ($(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)), Linux $(uname -r), $(date -u '+%Y-%m-%d %H:%M UTC')."
 		echo
-		echo "Command: \`router/bench/bench.sh\` (via \`make bench-router\`, or \`make bench\`): wrk against one upstream directly, through fnrun's router, nginx, HAProxy and a bare fasthttp proxy, all on 127.0.0.1."
+		echo "Command: \`router/bench/bench.sh\` (via \`make bench-router\`, or \`make bench\`): wrk against one upstream directly, through fnrun's router, nginx, HAProxy and a bare fasthttp proxy, then h2load (h2c) through fnrun and nginx, all on 127.0.0.1."
 		echo
 		if [ $rc = 0 ]; then cat "$out"; else
 			echo "**router/bench/bench.sh failed (exit $rc):**"

@@ -17,6 +17,7 @@ PORT_FN=$((BASE_PORT + 2))
 PORT_NGINX=$((BASE_PORT + 3))
 PORT_HAPROXY=$((BASE_PORT + 4))
 PORT_BARE=$((BASE_PORT + 5))
+PORT_NGINX_H2=$((BASE_PORT + 6))
 HOST_HEADER="bench.localhost"
 
 for tool in go wrk nginx haproxy curl; do
@@ -36,7 +37,7 @@ trap 'exit 130' INT TERM
 log() { echo "bench: $*" >&2; }
 
 # Refuse ports somebody else listens on: wrk would measure their server.
-for port in "$PORT_UP" "$PORT_FN" "$PORT_NGINX" "$PORT_HAPROXY" "$PORT_BARE"; do
+for port in "$PORT_UP" "$PORT_FN" "$PORT_NGINX" "$PORT_HAPROXY" "$PORT_BARE" "$PORT_NGINX_H2"; do
 	if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
 		echo "bench.sh: port $port is already in use; set BASE_PORT to a free range" >&2
 		exit 1
@@ -87,6 +88,17 @@ http {
     }
     server {
         listen 127.0.0.1:$PORT_NGINX;
+        location / {
+            proxy_pass http://app;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_set_header Host \$host;
+            proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
+        }
+    }
+    server { # h2c with prior knowledge, for h2load
+        listen 127.0.0.1:$PORT_NGINX_H2 http2;
+        keepalive_requests 10000000;
         location / {
             proxy_pass http://app;
             proxy_http_version 1.1;
@@ -202,3 +214,34 @@ awk -v f="${RPS[fnrun]}" -v n="${RPS[nginx]}" -v d="${RPS[direct]}" -v h="${RPS[
 	printf "| fnrun / fasthttp-bare | %.2f |\n", f / b
 	printf "| nginx / direct | %.2f |\n", n / d
 }'
+
+# h2c (HTTP/2 with prior knowledge) through fnrun and nginx, to the same HTTP/1.1 upstream.
+if ! command -v h2load >/dev/null; then
+	echo
+	echo "h2c: not measured (h2load, from Debian's nghttp2-client, is not installed)."
+	exit 0
+fi
+declare -A H2PORT=([fnrun]=$PORT_FN [nginx]=$PORT_NGINX_H2)
+H2SECS=${DURATION%s}
+for run in $(seq 1 "$RUNS"); do
+	for t in fnrun nginx; do
+		log "h2c run $run/$RUNS: $t"
+		out=$(h2load -D "$H2SECS" -c "$CONNECTIONS" -m 1 -t "$THREADS" -H ":authority: $HOST_HEADER" "http://127.0.0.1:${H2PORT[$t]}/")
+		rps=$(awk '/^finished in/ {print $4}' <<<"$out")
+		failed=$(awk '/^requests:/ {print $10}' <<<"$out")
+		[ "${failed:-0}" != 0 ] && log "  $t: $failed failed requests"
+		echo "$t $rps" >>"$TMP/h2results"
+	done
+done
+h2col() { awk -v t="$1" '$1 == t {print $2}' "$TMP/h2results"; }
+H2F=$(h2col fnrun | median)
+H2N=$(h2col nginx | median)
+echo
+echo "h2c: h2load -c$CONNECTIONS -m1 -t$THREADS -D$H2SECS (HTTP/2 with prior knowledge; one stream per connection), $RUNS interleaved runs, median; the upstream is the same HTTP/1.1 server."
+echo
+echo "| target | req/s (median) | req/s of each run |"
+echo "|---|---:|---|"
+for t in fnrun nginx; do
+	printf '| %s h2c | %.0f | %s |\n' "$t" "$(h2col "$t" | median)" "$(h2col "$t" | awk '{printf "%s%.0f", (NR > 1 ? ", " : ""), $1}')"
+done
+awk -v f="$H2F" -v n="$H2N" 'BEGIN { printf "\n| ratio | value |\n|---|---:|\n| fnrun h2c / nginx h2c | %.2f |\n", f / n }'
