@@ -337,7 +337,7 @@ func (a *appRun) startReplica(now time.Time, nth int) {
 		}
 		a.mu.Unlock()
 		go a.watch(r)
-		go a.probe(r, app.Manifest.Health)
+		go a.probe(r, app.Manifest.Health, app.Manifest.H2C())
 	}()
 }
 
@@ -392,10 +392,10 @@ func (a *appRun) watch(r *replica) {
 }
 
 // probe waits until r answers its health check, then makes it ready.
-func (a *appRun) probe(r *replica, healthPath string) {
+func (a *appRun) probe(r *replica, healthPath string, h2c bool) {
 	deadline := time.Now().Add(a.s.cfg.ReadyTimeout)
 	for {
-		if a.s.probe.healthy(r.sb.Address(), healthPath) {
+		if a.s.probe.healthy(r.sb.Address(), healthPath, h2c) {
 			a.mu.Lock()
 			if !r.stopping {
 				r.state = StateReady
@@ -474,7 +474,7 @@ func (a *appRun) rollout(app App) {
 	a.desired = max(min(max(a.desired, as.Min), as.Max), as.Min)
 	a.crashes = 0
 	a.nextStart = time.Time{}
-	a.s.cfg.Router.SetApp(app.ID, router.AppConfig{Timeout: time.Duration(app.Manifest.Timeout) * time.Second})
+	a.s.cfg.Router.SetApp(app.ID, routeConfig(&app.Manifest))
 	a.say("rolling out revision %s", RevisionName(app.Revision))
 	a.notify()
 	a.poke()

@@ -9,8 +9,9 @@ import (
 
 // prober checks whether a replica answers; dialer (nil: a plain one) makes its connections.
 type prober struct {
-	dialer *net.Dialer
-	client *http.Client
+	dialer    *net.Dialer
+	client    *http.Client // HTTP/1.1 health checks
+	h2cClient *http.Client // health checks of apps that serve only h2c
 }
 
 func newProber(dialer *net.Dialer) *prober {
@@ -19,22 +20,25 @@ func newProber(dialer *net.Dialer) *prober {
 	}
 	d := *dialer
 	d.Timeout = 200 * time.Millisecond
-	return &prober{
-		dialer: &d,
-		client: &http.Client{
+	client := func(protocols *http.Protocols) *http.Client {
+		return &http.Client{
 			Timeout: 500 * time.Millisecond,
 			Transport: &http.Transport{
 				DisableKeepAlives: true,
 				Proxy:             nil,
 				DialContext:       d.DialContext,
+				Protocols:         protocols,
 			},
-		},
+		}
 	}
+	var h2c http.Protocols
+	h2c.SetUnencryptedHTTP2(true)
+	return &prober{dialer: &d, client: client(nil), h2cClient: client(&h2c)}
 }
 
 // healthy reports whether the replica at addr answers: a TCP connect, or, with a health path,
-// an HTTP GET answered below 400.
-func (p *prober) healthy(addr, path string) bool {
+// an HTTP GET answered below 400 (over h2c for an app that serves h2c).
+func (p *prober) healthy(addr, path string, h2c bool) bool {
 	if path == "" {
 		c, err := p.dialer.DialContext(context.Background(), "tcp", addr)
 		if err != nil {
@@ -43,7 +47,11 @@ func (p *prober) healthy(addr, path string) bool {
 		c.Close()
 		return true
 	}
-	resp, err := p.client.Get("http://" + addr + path)
+	c := p.client
+	if h2c {
+		c = p.h2cClient
+	}
+	resp, err := c.Get("http://" + addr + path)
 	if err != nil {
 		return false
 	}

@@ -14,8 +14,6 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/sirupsen/logrus"
-
-	"github.com/fnrun/fnrun/router"
 )
 
 // Config wires a Scheduler to the sandboxes, the router and the state dir.
@@ -93,7 +91,7 @@ func (s *Scheduler) Run(app App) error {
 		return err
 	}
 	s.apps[app.ID] = a
-	s.cfg.Router.SetApp(app.ID, router.AppConfig{Timeout: time.Duration(app.Manifest.Timeout) * time.Second})
+	s.cfg.Router.SetApp(app.ID, routeConfig(&app.Manifest))
 	go a.loop()
 	return nil
 }

@@ -109,7 +109,7 @@ func newDeployCmd(g *globals) *cobra.Command {
 
 func describeManifest(m *runtime.Manifest) string {
 	as := m.Autoscale
-	return fmt.Sprintf("instance %s, autoscale %d..%d on %s target %d, timeout %ds", m.Instance, as.Min, as.Max, as.Metric, as.Target, m.Timeout)
+	return fmt.Sprintf("instance %s, autoscale %d..%d on %s target %d, timeout %ds, protocol %s", m.Instance, as.Min, as.Max, as.Metric, as.Target, m.Timeout, protocolName(m))
 }
 
 func manifestSource(path string) string {

@@ -10,6 +10,7 @@ import (
 	"github.com/jedib0t/go-pretty/v6/text"
 
 	"github.com/fnrun/fnrun/cmd/internal/api"
+	"github.com/fnrun/fnrun/runtime"
 )
 
 // printDeployTable prints the table users know from hosted runners.
@@ -51,6 +52,7 @@ func printStatus(w io.Writer, a *api.App) {
 	fmt.Fprintf(w, "Endpoint:  %s\n", a.Endpoint)
 	fmt.Fprintf(w, "Instance:  %s (%g cores, %d MiB per replica)\n", a.Manifest.Instance, a.Manifest.InstanceType().Cores(), a.Manifest.InstanceType().MemoryBytes>>20)
 	fmt.Fprintf(w, "Autoscale: %d..%d replicas on %s, target %d\n", as.Min, as.Max, as.Metric, as.Target)
+	fmt.Fprintf(w, "Protocol:  %s, timeout %ds\n", protocolName(&a.Manifest), a.Manifest.Timeout)
 	fmt.Fprintf(w, "Replicas:  %d ready / %d desired, %d restarts\n", a.Ready, a.Desired, a.Restarts)
 	fmt.Fprintf(w, "Traffic:   %.1f req/s, %.0f in flight\n", a.RPS, a.InFlight)
 	fmt.Fprintf(w, "Command:   %s\n\n", strings.Join(a.Command.Args, " "))
@@ -79,4 +81,12 @@ func sig(s string) string {
 		return ""
 	}
 	return ", " + s
+}
+
+// protocolName says what the replicas serve, as the manifest's protocol field names it.
+func protocolName(m *runtime.Manifest) string {
+	if m.H2C() {
+		return runtime.ProtocolH2C + " (HTTP/2 without TLS)"
+	}
+	return runtime.ProtocolHTTP1 + " (HTTP/1.1)"
 }

@@ -1,4 +1,5 @@
-// Command spinserver is a test app: it serves HTTP on $PORT, answers / with its hostname, and
+// Command spinserver is a test app: it serves HTTP on $PORT (only h2c when SPIN_H2C=1, as a gRPC
+// server does), answers / with its hostname and the protocol it was asked in, and
 // /spin?seconds=N&threads=T keeps T goroutines busy for N seconds, and /read and /dial tell
 // what the replica may reach.
 package main
@@ -16,6 +17,7 @@ import (
 func main() {
 	host, _ := os.Hostname()
 	http.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Served-Proto", r.Proto)
 		fmt.Fprintf(w, "{\"hostname\":%q,\"revision\":%q}\n", host, os.Getenv("K_REVISION"))
 	})
 	http.HandleFunc("/spin", func(w http.ResponseWriter, r *http.Request) {
@@ -60,7 +62,13 @@ func main() {
 		c.Close()
 		fmt.Fprintln(w, "ok")
 	})
-	if err := http.ListenAndServe(":"+os.Getenv("PORT"), nil); err != nil {
+	srv := &http.Server{Addr: ":" + os.Getenv("PORT")}
+	if os.Getenv("SPIN_H2C") == "1" {
+		var p http.Protocols
+		p.SetUnencryptedHTTP2(true)
+		srv.Protocols = &p
+	}
+	if err := srv.ListenAndServe(); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
