@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/fnrun/fnrun/scheduler"
 )
 
@@ -23,7 +25,7 @@ type densityStep struct {
 	hostKB       float64 // memory of the replicas' cgroups (init + server) per replica
 	cpuPct       float64 // daemon CPU while idle, percent of one core
 	tickMs       float64 // daemon CPU per tick period (all app loops together)
-	sampleMs     float64 // reading the n replicas' cgroup counter files once, from outside
+	sampleMs     float64 // the daemon's per-tick counter reading of the n replicas, repeated from outside
 	decideMs     float64 // scheduler.Decide on one app of n replicas with a full history
 	threads      int     // threads on the host
 	availKB      int64   // MemAvailable after the step
@@ -161,40 +163,50 @@ func cgroupMemoryBytes(t *testing.T, root string) int64 {
 	return int64(readNumber(t, p))
 }
 
-// sampleCost times reading, from outside, the counter files the daemon reads for every
-// replica each tick (v1: cpu.stat, cpuacct.usage, cpuacct.stat, memory usage/limit/oom_control,
-// pids current/max; v2: cpu.stat, memory.current, memory.max, memory.events, pids.*); median of 5.
+// sampleCost times, from outside, the per-tick reading the daemon takes of every replica
+// (sandbox.Sandbox.Usage): one pread at offset 0 of each counter file it keeps open (v1:
+// cpuacct.usage, memory.usage_in_bytes and cpu.stat; v2: cpu.stat and memory.current). That is
+// the upper bound: while a replica's CPU usage stands still the daemon reads only the CPU file,
+// and memory every 4th tick. The files are opened once before the timing, as the daemon opens
+// them once per replica; median of 5.
 func sampleCost(t *testing.T, root string) float64 {
 	t.Helper()
 	var files []string
 	if cgroupMode() == "v2" {
-		leaves := leafDirs(root)
-		for _, l := range leaves {
-			for _, f := range []string{"cpu.stat", "memory.current", "memory.max", "memory.events", "pids.current", "pids.max"} {
-				files = append(files, filepath.Join(l, f))
-			}
+		for _, l := range leafDirs(root) {
+			files = append(files, filepath.Join(l, "cpu.stat"), filepath.Join(l, "memory.current"))
 		}
 	} else {
 		ctrl := func(c string) string { return filepath.Join("/sys/fs/cgroup", c, root) }
 		for _, l := range leafDirs(ctrl("cpu")) {
 			rel := strings.TrimPrefix(l, ctrl("cpu"))
 			files = append(files,
-				filepath.Join(l, "cpu.stat"),
 				filepath.Join(ctrl("cpuacct"), rel, "cpuacct.usage"),
-				filepath.Join(ctrl("cpuacct"), rel, "cpuacct.stat"),
 				filepath.Join(ctrl("memory"), rel, "memory.usage_in_bytes"),
-				filepath.Join(ctrl("memory"), rel, "memory.limit_in_bytes"),
-				filepath.Join(ctrl("memory"), rel, "memory.oom_control"),
-				filepath.Join(ctrl("pids"), rel, "pids.current"),
-				filepath.Join(ctrl("pids"), rel, "pids.max"))
+				filepath.Join(l, "cpu.stat"))
 		}
 	}
+	fds := make([]int, 0, len(files))
+	defer func() {
+		for _, fd := range fds {
+			unix.Close(fd)
+		}
+	}()
+	for _, f := range files {
+		fd, err := unix.Open(f, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			t.Errorf("open %s: %v", f, err)
+			return 0
+		}
+		fds = append(fds, fd)
+	}
+	var buf [1024]byte
 	var xs []float64
 	for i := 0; i < 5; i++ {
 		t0 := time.Now()
-		for _, f := range files {
-			if _, err := os.ReadFile(f); err != nil {
-				t.Errorf("read %s: %v", f, err)
+		for j, fd := range fds {
+			if _, err := unix.Pread(fd, buf[:], 0); err != nil {
+				t.Errorf("read %s: %v", files[j], err)
 				return 0
 			}
 		}
@@ -260,7 +272,7 @@ func densityTable(perApp int, tick time.Duration, rss0 int64, cpu0, tick0 float6
 	fmt.Fprintf(&b, "## Density: idle replicas per host\n\n")
 	fmt.Fprintf(&b, "Machine: %s.\n\n", machine())
 	b.WriteString("Command: `go test -tags bench -run '^TestBenchDensity$' ./integration/` (via `make bench-density`; steps in `FNRUN_BENCH_DENSITY`).\n")
-	fmt.Fprintf(&b, "A real fnrund (`--overcommit 1000 --tick %s`, bridge networking) runs idle C1 replicas of `spinserver` (a Go HTTP server), in apps of `autoscale: {min: %d, max: %d}`. Daemon memory per replica is the growth of fnrund's VmRSS over the empty daemon's (%.1f MiB), divided by the replicas. Daemon CPU is user+system time from /proc/PID/stat over 10 s idle; \"per tick\" divides it by the %s tick periods in those 10 s (every app's loop together). \"Read counters\" is reading, from outside the daemon, the cgroup files it reads for every replica each tick. \"Decide\" is `scheduler.Decide` benchmarked on one app holding all replicas with a full 30 s history. The empty daemon used %.2f %% of a core (%.3f ms per tick period).\n\n",
+	fmt.Fprintf(&b, "A real fnrund (`--overcommit 1000 --tick %s`, bridge networking) runs idle C1 replicas of `spinserver` (a Go HTTP server), in apps of `autoscale: {min: %d, max: %d}`. Daemon memory per replica is the growth of fnrund's VmRSS over the empty daemon's (%.1f MiB), divided by the replicas. Daemon CPU is user+system time from /proc/PID/stat over 10 s idle; \"per tick\" divides it by the %s tick periods in those 10 s (every app's loop together). \"Read counters\" repeats, from outside the daemon, the reading it takes of every replica each tick: one pread at offset 0 of each counter file it keeps open (v1: cpuacct.usage, memory.usage_in_bytes and cpu.stat; v2: cpu.stat and memory.current), opened once before the timing. That is the daemon's busiest case: while a replica's CPU usage stands still it reads only the CPU file, and memory every 4th tick. \"Decide\" is `scheduler.Decide` benchmarked on one app holding all replicas with a full 30 s history. The empty daemon used %.2f %% of a core (%.3f ms per tick period).\n\n",
 		tick, perApp, perApp, float64(rss0)/1024, tick, cpu0, tick0)
 	b.WriteString("| replicas | start s | daemon RSS MiB | daemon KB / replica | replica cgroup MiB / replica (init + server) | daemon CPU idle % | daemon CPU ms / tick | read counters ms | Decide ms | MemAvailable GiB after |\n|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, s := range steps {

@@ -181,6 +181,15 @@ func (l *v1Leaf) stats() (Stats, error) {
 	})
 }
 
+// usageSource names the v1 files Usage keeps open.
+func (l *v1Leaf) usageSource() usageSource {
+	return usageSource{
+		cpu:      filepath.Join(l.d.ctrlDir("cpuacct", l.rel), "cpuacct.usage"),
+		throttle: filepath.Join(l.d.ctrlDir("cpu", l.rel), "cpu.stat"),
+		memory:   filepath.Join(l.d.ctrlDir("memory", l.rel), "memory.usage_in_bytes"),
+	}
+}
+
 func (l *v1Leaf) oomKills() (uint64, error) {
 	return readOOMControl(l.d.ctrlDir("memory", l.rel))
 }

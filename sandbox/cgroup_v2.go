@@ -122,6 +122,11 @@ func (l *v2Leaf) confine(int) error { return nil }
 
 func (l *v2Leaf) stats() (Stats, error) { return readStatsV2(l.dir) }
 
+// usageSource names the v2 files Usage keeps open.
+func (l *v2Leaf) usageSource() usageSource {
+	return usageSource{cpu: filepath.Join(l.dir, "cpu.stat"), memory: filepath.Join(l.dir, "memory.current")}
+}
+
 func (l *v2Leaf) oomKills() (uint64, error) {
 	f, err := os.Open(filepath.Join(l.dir, "memory.events"))
 	if err != nil {

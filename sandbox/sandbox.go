@@ -58,6 +58,8 @@ type Sandbox struct {
 
 	stopOnce sync.Once
 	stopErr  error
+
+	usage usageReader // per-tick counter files, closed by stop (usage.go)
 }
 
 // ErrStartCanceled is returned by Start when ctx ended during the start.
@@ -334,6 +336,9 @@ func (s *Sandbox) stop(grace time.Duration) error {
 		}
 	}
 	var errs []error
+	if err := s.usage.close(); err != nil {
+		errs = append(errs, fmt.Errorf("stop %s: %w", s.Hostname(), err))
+	}
 	if err := s.m.drv.killAll(s.rel); err != nil {
 		errs = append(errs, fmt.Errorf("stop %s: %w", s.Hostname(), err))
 	}

@@ -125,9 +125,12 @@ func (a *appRun) say(format string, args ...any) {
 	}
 }
 
+// loop ticks at once, then on every poke and at every multiple of Tick since the Unix epoch:
+// all apps' loops wake at the same instants, so the daemon wakes once per tick period for all
+// of them instead of once per app (each wakeup costs the Go runtime more than a loop's work).
 func (a *appRun) loop() {
 	defer close(a.done)
-	t := time.NewTicker(a.s.cfg.Tick)
+	t := time.NewTimer(untilNextTick(a.s.cfg.Now(), a.s.cfg.Tick))
 	defer t.Stop()
 	for {
 		a.tick(a.s.cfg.Now())
@@ -137,7 +140,13 @@ func (a *appRun) loop() {
 		case <-t.C:
 		case <-a.pokeCh:
 		}
+		t.Reset(untilNextTick(a.s.cfg.Now(), a.s.cfg.Tick))
 	}
+}
+
+// untilNextTick is the time from now to the next multiple of tick since the Unix epoch, in (0, tick].
+func untilNextTick(now time.Time, tick time.Duration) time.Duration {
+	return tick - time.Duration(now.UnixNano()%int64(tick))
 }
 
 // tick samples, decides and reconciles once.
@@ -168,7 +177,9 @@ func (a *appRun) tick(now time.Time) {
 	a.reconcile(now)
 }
 
-// sample reads every replica's cgroup and the router's counters; the caller holds a.mu.
+// sample takes every replica's light cgroup reading (Usage: one pread per
+// kept-open counter file, fewer for an idle replica; not the full Stats) and
+// the router's counters; the caller holds a.mu.
 func (a *appRun) sample(now time.Time) Snapshot {
 	cores := a.app.Manifest.InstanceType().Cores()
 	memLimit := float64(a.app.Manifest.InstanceType().MemoryBytes)
@@ -177,7 +188,7 @@ func (a *appRun) sample(now time.Time) Snapshot {
 		if r.sb == nil || r.stopping {
 			continue
 		}
-		st, err := r.sb.Stats()
+		st, err := r.sb.Usage()
 		rs := ReplicaSample{Name: r.hostname, Ready: r.state == StateReady}
 		if err != nil {
 			rs.Missing = true

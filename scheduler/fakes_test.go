@@ -16,13 +16,17 @@ import (
 // fakeSandbox is a replica whose CPU use the test sets; it listens on a real loopback port so
 // the health check passes.
 type fakeSandbox struct {
-	mu       sync.Mutex
-	hostname string
-	ln       net.Listener
-	usage    uint64 // cumulative µs
-	done     chan struct{}
-	exit     sandbox.ExitStatus
-	stopped  bool
+	mu        sync.Mutex
+	hostname  string
+	ln        net.Listener
+	usage     uint64 // cumulative µs
+	memory    uint64 // bytes
+	throttled uint64 // cumulative µs
+	readings  int    // Usage calls
+	usageErr  error  // returned by Usage when set
+	done      chan struct{}
+	exit      sandbox.ExitStatus
+	stopped   bool
 }
 
 func (f *fakeSandbox) Hostname() string         { return f.hostname }
@@ -32,10 +36,14 @@ func (f *fakeSandbox) Address() string          { return f.ln.Addr().String() }
 func (f *fakeSandbox) Spec() *specs.Spec        { return &specs.Spec{Hostname: f.hostname} }
 func (f *fakeSandbox) Done() <-chan struct{}    { return f.done }
 func (f *fakeSandbox) Exit() sandbox.ExitStatus { f.mu.Lock(); defer f.mu.Unlock(); return f.exit }
-func (f *fakeSandbox) Stats() (sandbox.Stats, error) {
+func (f *fakeSandbox) Usage() (sandbox.Usage, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return sandbox.Stats{CPUUsageUsec: f.usage}, nil
+	f.readings++
+	if f.usageErr != nil {
+		return sandbox.Usage{}, f.usageErr
+	}
+	return sandbox.Usage{CPUUsageUsec: f.usage, MemoryCurrent: f.memory, ThrottledUsec: f.throttled}, nil
 }
 
 // Stop closes the listener and marks the process gone.

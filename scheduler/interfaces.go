@@ -25,7 +25,9 @@ type Sandbox interface {
 	Done() <-chan struct{}
 	Exit() sandbox.ExitStatus
 	Stop(grace time.Duration) error
-	Stats() (sandbox.Stats, error)
+	// Usage is the light counter reading the loop takes every tick (CPU,
+	// memory, throttling); the full sandbox.Stats is never needed per tick.
+	Usage() (sandbox.Usage, error)
 }
 
 // Router is the part of the data path the scheduler drives.
