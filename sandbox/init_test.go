@@ -3,9 +3,11 @@ package sandbox
 import (
 	"os"
 	"path/filepath"
+	"reflect"
 	"syscall"
 	"testing"
 
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
 
@@ -72,5 +74,40 @@ func TestLookPath(t *testing.T) {
 		if (err != nil) != tc.wantErr || got != tc.want {
 			t.Errorf("lookPath(%q, %q) = %q, %v; want %q, err %v", tc.name, tc.path, got, err, tc.want, tc.wantErr)
 		}
+	}
+}
+
+func TestNewInitConfig(t *testing.T) {
+	r := Replica{App: "app", Revision: "00001", Hostname: "app-1-x", Args: []string{"srv", "--port=$PORT"}, Dir: "/code"}
+	full := BuildSpec(r, 8080)
+	full.Process.User = specs.User{UID: 998, GID: 997}
+	hostOnly := BuildSpec(r, 8080)
+	hostOnly.Linux.Namespaces = withoutNamespace(withoutNamespace(hostOnly.Linux.Namespaces, specs.MountNamespace), specs.PIDNamespace)
+	tasks := []string{"/sys/fs/cgroup/cpu/fnrun/app/app-1-x/tasks"}
+	tests := []struct {
+		name  string
+		spec  *specs.Spec
+		tasks []string
+		want  initConfig
+	}{
+		{"all namespaces", full, tasks, initConfig{
+			Args: []string{"srv", "--port=8080"}, Env: full.Process.Env, Cwd: "/code", UID: 998, GID: 997,
+			NoNewPrivs: true, Hostname: "app-1-x", MountNS: true, PIDNS: true, CgroupTasks: tasks,
+			Mounts: []initMount{
+				{Source: "proc", Target: "/proc", Type: "proc", Flags: unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC},
+				{Source: "tmpfs", Target: "/tmp", Type: "tmpfs", Flags: unix.MS_NOSUID | unix.MS_NODEV, Data: "mode=1777"},
+			},
+		}},
+		{"no mount or pid namespace, started in its cgroup", hostOnly, nil, initConfig{
+			Args: []string{"srv", "--port=8080"}, Env: hostOnly.Process.Env, Cwd: "/code",
+			NoNewPrivs: true, Hostname: "app-1-x",
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := newInitConfig(tc.spec, tc.tasks); !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("newInitConfig =\n%+v\nwant\n%+v", got, tc.want)
+			}
+		})
 	}
 }

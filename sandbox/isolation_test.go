@@ -263,6 +263,9 @@ func TestStartStopCyclesLeakNothing(t *testing.T) {
 	if len(allocs) > 0 {
 		t.Errorf("addresses still allocated: %v", allocs)
 	}
+	// The spare init holds a fresh network namespace, whose inode number the
+	// kernel may have reused from a stopped replica's.
+	m.Close()
 	live := liveNetns(t)
 	for _, ns := range netns {
 		if live[ns] {

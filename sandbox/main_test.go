@@ -37,7 +37,7 @@ var (
 
 // newTestManager returns a Manager on a cgroup root of its own that is
 // removed, and checked to be gone, at the end of the test.
-func newTestManager(t *testing.T, opts ...func(*Config)) *Manager {
+func newTestManager(t testing.TB, opts ...func(*Config)) *Manager {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("needs root: creates cgroups and namespaces")

@@ -72,6 +72,8 @@ type Manager struct {
 	net  *bridgeNet // nil with NetworkHost
 	// mu orders creating a leaf against removing its app's (empty) parent.
 	mu sync.Mutex
+	// spares holds an init started ahead of Start (v1 only; start_spare.go).
+	spares spares
 }
 
 // New returns a Manager for cfg, detecting the host's cgroup mode once.
@@ -196,8 +198,17 @@ func (m *Manager) Cleanup() error {
 	return errors.Join(errs...)
 }
 
-// RemoveRoot runs Cleanup and then removes the root cgroup itself.
+// Close stops the spare init the Manager keeps for fast starts; later
+// Starts start their init when they need it. Running sandboxes are not
+// touched. A Manager that is not closed leaves its spare to exit with the
+// process.
+func (m *Manager) Close() {
+	m.spares.close()
+}
+
+// RemoveRoot closes the Manager, runs Cleanup and then removes the root cgroup itself.
 func (m *Manager) RemoveRoot() error {
+	m.Close()
 	if err := m.Cleanup(); err != nil {
 		return err
 	}

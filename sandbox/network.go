@@ -39,7 +39,8 @@ type bridgeNet struct {
 	subnet  *net.IPNet
 	gateway net.IP
 	ipam    *ipam
-	mu      sync.Mutex // serialises bridge creation
+	mu      sync.Mutex // serialises bridge creation; guards brIndex
+	brIndex int        // the bridge's interface index once ensureBridge succeeded
 }
 
 func newBridgeNet(bridge, subnet, stateDir string) (*bridgeNet, error) {
@@ -74,11 +75,25 @@ func vethName(ip net.IP) string {
 	return fmt.Sprintf("%s%x", vethPrefix, []byte(ip.To4()))
 }
 
-// ensureBridge creates the bridge with the gateway address when missing and
-// brings it up.
-func (b *bridgeNet) ensureBridge() (netlink.Link, error) {
+// bridgeIndex returns the bridge's interface index, set up by ensureBridge
+// on the first call and, when again, on later ones.
+func (b *bridgeNet) bridgeIndex(again bool) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if b.brIndex != 0 && !again {
+		return b.brIndex, nil
+	}
+	br, err := b.ensureBridge()
+	if err != nil {
+		return 0, err
+	}
+	b.brIndex = br.Attrs().Index
+	return b.brIndex, nil
+}
+
+// ensureBridge creates the bridge with the gateway address when missing and
+// brings it up. The caller holds b.mu.
+func (b *bridgeNet) ensureBridge() (netlink.Link, error) {
 	br, err := netlink.LinkByName(b.bridge)
 	if err != nil {
 		var nf netlink.LinkNotFoundError
@@ -106,42 +121,116 @@ func (b *bridgeNet) ensureBridge() (netlink.Link, error) {
 // attach creates the replica's veth pair on the bridge with its peer as
 // eth0 in the network namespace of pid, and configures eth0 (ip, default
 // route via the gateway) and lo there.
-func (b *bridgeNet) attach(pid int, ip net.IP) error {
-	br, err := b.ensureBridge()
-	if err != nil {
-		return err
-	}
+// With spareVeth, the host side of a veth pair made by addSpareVeth, that
+// pair is used instead.
+func (b *bridgeNet) attach(pid int, ip net.IP, spareVeth string) error {
 	host := vethName(ip)
-	if old, err := netlink.LinkByName(host); err == nil {
-		_ = linkDel(old) // left by a replica whose namespace is gone
-	}
-	veth := &netlink.Veth{
-		LinkAttrs:     netlink.LinkAttrs{Name: host, MasterIndex: br.Attrs().Index},
-		PeerName:      "eth0",
-		PeerNamespace: netlink.NsPid(pid),
-		// The same address always gets the same MAC (as Docker does), so a neighbour entry the
-		// host still holds for a stopped replica's address stays right for its successor.
-		PeerHardwareAddr: macForIP(ip),
-	}
-	if err := netlink.LinkAdd(veth); err != nil {
+	if spareVeth != "" {
+		if err := b.adoptVeth(spareVeth, host); err != nil {
+			_ = b.detach(ip)
+			return fmt.Errorf("adopt veth %s as %s for pid %d: %w", spareVeth, host, pid, err)
+		}
+	} else if err := b.addVeth(host, pid, ip); err != nil {
 		return fmt.Errorf("create veth %s for pid %d: %w", host, pid, err)
 	}
-	if err := b.configureInside(pid, ip); err != nil {
+	if err := b.configureInside(pid, ip, spareVeth != ""); err != nil {
 		_ = b.detach(ip)
 		return err
-	}
-	hostLink, err := netlink.LinkByName(host)
-	if err == nil {
-		err = netlink.LinkSetUp(hostLink)
-	}
-	if err != nil {
-		_ = b.detach(ip)
-		return fmt.Errorf("bring up veth %s: %w", host, err)
 	}
 	return nil
 }
 
-func (b *bridgeNet) configureInside(pid int, ip net.IP) error {
+// spareVethName is the host-side name of a spare init's veth until a
+// replica adopts it; it is on no bridge, so veths and cleanup ignore it,
+// and the kernel deletes it with the spare's network namespace.
+func spareVethName(pid int) string {
+	return fmt.Sprintf("%ssp%d", vethPrefix, pid)
+}
+
+// addSpareVeth creates the veth pair of a spare init: name on the host,
+// down and on no bridge, and eth0 in the network namespace of pid. Creating
+// a veth pair is the slowest part of wiring a replica (about 1 ms).
+func addSpareVeth(name string, pid int) error {
+	err := netlink.LinkAdd(&netlink.Veth{
+		LinkAttrs:     netlink.LinkAttrs{Name: name},
+		PeerName:      "eth0",
+		PeerNamespace: netlink.NsPid(pid),
+	})
+	if err != nil {
+		return fmt.Errorf("create veth %s for pid %d: %w", name, pid, err)
+	}
+	return nil
+}
+
+// adoptVeth renames the spare veth spare to host, puts it on the bridge and
+// brings it up. A veth named host left by a replica whose namespace is gone
+// is replaced.
+func (b *bridgeNet) adoptVeth(spare, host string) error {
+	l, err := netlink.LinkByName(spare)
+	if err != nil {
+		return err
+	}
+	err = netlink.LinkSetName(l, host)
+	if errors.Is(err, syscall.EEXIST) {
+		if old, lerr := netlink.LinkByName(host); lerr == nil {
+			_ = linkDel(old)
+		}
+		err = netlink.LinkSetName(l, host)
+	}
+	if err != nil {
+		return err
+	}
+	idx, err := b.bridgeIndex(false)
+	if err != nil {
+		return err
+	}
+	if err := netlink.LinkSetMasterByIndex(l, idx); err != nil {
+		// The bridge may be gone (deleted by hand): set it up again and retry once.
+		if idx, berr := b.bridgeIndex(true); berr != nil || netlink.LinkSetMasterByIndex(l, idx) != nil {
+			return err
+		}
+	}
+	return netlink.LinkSetUp(l)
+}
+
+// addVeth creates the veth pair host (up, on the bridge) and eth0 in the
+// network namespace of pid. A veth of the same name left by a replica whose
+// namespace is gone is replaced; a bridge removed since it was set up is
+// set up again.
+func (b *bridgeNet) addVeth(host string, pid int, ip net.IP) error {
+	idx, err := b.bridgeIndex(false)
+	if err != nil {
+		return err
+	}
+	veth := func(bridge int) *netlink.Veth {
+		return &netlink.Veth{
+			LinkAttrs:     netlink.LinkAttrs{Name: host, MasterIndex: bridge, Flags: net.FlagUp},
+			PeerName:      "eth0",
+			PeerNamespace: netlink.NsPid(pid),
+			// The same address always gets the same MAC (as Docker does), so a neighbour entry the
+			// host still holds for a stopped replica's address stays right for its successor.
+			PeerHardwareAddr: macForIP(ip),
+		}
+	}
+	err = netlink.LinkAdd(veth(idx))
+	if errors.Is(err, syscall.EEXIST) {
+		if old, lerr := netlink.LinkByName(host); lerr == nil {
+			_ = linkDel(old)
+		}
+		err = netlink.LinkAdd(veth(idx))
+	}
+	if err != nil && !errors.Is(err, syscall.EEXIST) && !errors.Is(err, syscall.ESRCH) {
+		// The bridge may be gone (deleted by hand): set it up again and retry once.
+		if idx, berr := b.bridgeIndex(true); berr == nil {
+			err = netlink.LinkAdd(veth(idx))
+		}
+	}
+	return err
+}
+
+// configureInside configures eth0 (address, up, default route; with setMAC
+// first its MAC, macForIP) and lo in the network namespace of pid.
+func (b *bridgeNet) configureInside(pid int, ip net.IP, setMAC bool) error {
 	ns, err := netns.GetFromPid(pid)
 	if err != nil {
 		return fmt.Errorf("network namespace of pid %d: %w", pid, err)
@@ -163,6 +252,11 @@ func (b *bridgeNet) configureInside(pid int, ip net.IP) error {
 	eth, err := h.LinkByName("eth0")
 	if err != nil {
 		return fmt.Errorf("find eth0 of pid %d: %w", pid, err)
+	}
+	if setMAC {
+		if err := h.LinkSetHardwareAddr(eth, macForIP(ip)); err != nil {
+			return fmt.Errorf("MAC of eth0 of pid %d: %w", pid, err)
+		}
 	}
 	ones, _ := b.subnet.Mask.Size()
 	if err := h.AddrAdd(eth, &netlink.Addr{IPNet: &net.IPNet{IP: ip, Mask: net.CIDRMask(ones, 32)}}); err != nil {
@@ -207,7 +301,7 @@ func (b *bridgeNet) veths() ([]string, error) {
 	if err != nil {
 		return nil, nil
 	}
-	links, err := netlink.LinkList()
+	links, err := listLinks()
 	if err != nil {
 		return nil, fmt.Errorf("list links: %w", err)
 	}
@@ -218,6 +312,22 @@ func (b *bridgeNet) veths() ([]string, error) {
 		}
 	}
 	return out, nil
+}
+
+// dumpRetries bounds how often listLinks dumps again after a link changed
+// during the dump (other replicas, or other software, adding or removing links).
+const dumpRetries = 10
+
+// listLinks lists the host's links, dumping again when the kernel reports
+// the dump was interrupted by a change and so may be inconsistent.
+func listLinks() ([]netlink.Link, error) {
+	for i := 0; ; i++ {
+		links, err := netlink.LinkList()
+		if errors.Is(err, netlink.ErrDumpInterrupted) && i < dumpRetries {
+			continue
+		}
+		return links, err
+	}
 }
 
 // cleanup removes the veths left on the bridge and frees every address;

@@ -1,8 +1,6 @@
 package sandbox
 
 import (
-	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -10,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"sync"
 	"syscall"
 	"time"
@@ -44,17 +41,23 @@ type Replica struct {
 
 // Sandbox is one running (or exited) replica.
 type Sandbox struct {
-	m       *Manager
-	rel     string
-	spec    *specs.Spec
-	leaf    leaf
-	cmd     *exec.Cmd
-	addr    string
-	ip      net.IP   // nil with NetworkHost
-	status  *os.File // read end of the init's status pipe
-	done    chan struct{}
-	exit    ExitStatus
-	release func() error // frees what Start allocated besides the cgroup
+	m         *Manager
+	rel       string
+	spec      *specs.Spec
+	leaf      leaf
+	cmd       *exec.Cmd
+	addr      string
+	ip        net.IP   // nil with NetworkHost
+	status    *os.File // read end of the init's status pipe
+	done      chan struct{}
+	exit      ExitStatus
+	release   func() error  // frees what Start allocated besides the cgroup
+	waiting   bool          // wait runs (set by the starting goroutine before it starts wait)
+	ipErr     error         // the address allocation failed (during Start)
+	leafErr   error         // the cgroup creation failed (during Start)
+	out       [2]*os.File   // started from a spare: read ends of the init's stdout, stderr
+	outDone   chan struct{} // started from a spare: closed once the output is copied
+	spareVeth string        // started from a spare: the host side of its veth pair, or ""
 
 	stopOnce sync.Once
 	stopErr  error
@@ -64,213 +67,6 @@ type Sandbox struct {
 
 // ErrStartCanceled is returned by Start when ctx ended during the start.
 var ErrStartCanceled = errors.New("sandbox start canceled")
-
-// initArg is os.Args[1] of a process started as the sandbox init.
-const initArg = "__fnrun_init"
-
-// Start starts r in a new sandbox: it creates the leaf cgroup with the
-// replica's limits, starts the init inside it (v2: CLONE_INTO_CGROUP; v1:
-// the init waits until its pid is in every hierarchy) and returns once the
-// app's command was executed. A command that cannot be executed is an error.
-func (m *Manager) Start(ctx context.Context, r Replica) (*Sandbox, error) {
-	if err := r.validate(); err != nil {
-		return nil, err
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("start %s: %w: %w", r.Hostname, ErrStartCanceled, err)
-	}
-	s := &Sandbox{m: m, done: make(chan struct{}), release: func() error { return nil }}
-	var spec *specs.Spec
-	if m.net == nil {
-		port, err := freePort()
-		if err != nil {
-			return nil, fmt.Errorf("start %s: %w", r.Hostname, err)
-		}
-		spec = BuildSpec(r, port)
-		spec.Linux.Namespaces = withoutNamespace(spec.Linux.Namespaces, specs.NetworkNamespace)
-		s.addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	} else {
-		ip, err := m.net.ipam.allocate(r.Hostname)
-		if err != nil {
-			return nil, fmt.Errorf("start %s: %w", r.Hostname, err)
-		}
-		spec = BuildSpec(r, BridgePort)
-		spec.Annotations[annotationIP] = ip.String()
-		s.ip = ip
-		s.addr = net.JoinHostPort(ip.String(), strconv.Itoa(BridgePort))
-		s.release = func() error {
-			return errors.Join(m.net.detach(ip), m.net.ipam.release(ip))
-		}
-	}
-	spec.Process.User = m.user
-	if r.GID != 0 {
-		spec.Process.User.GID = r.GID
-	}
-	s.spec = spec
-	s.rel = spec.Linux.CgroupsPath
-	spec.Linux.CgroupsPath = filepath.Join(m.drv.group(), s.rel)
-
-	m.mu.Lock()
-	l, err := m.drv.create(s.rel, spec.Linux.Resources)
-	m.mu.Unlock()
-	if err != nil {
-		return nil, errors.Join(fmt.Errorf("start %s: %w", r.Hostname, err), s.release())
-	}
-	s.leaf = l
-	if err := s.start(ctx, r); err != nil {
-		m.mu.Lock()
-		derr := destroy(m.drv, s.rel)
-		if derr == nil {
-			derr = removeIfEmpty(m.drv, r.App)
-		}
-		m.mu.Unlock()
-		return nil, errors.Join(fmt.Errorf("start %s: %w", r.Hostname, err), derr, s.release())
-	}
-	return s, nil
-}
-
-// start runs the init and hands it the spec; on error nothing of the
-// process is left running.
-func (s *Sandbox) start(ctx context.Context, r Replica) error {
-	specJSON, err := json.Marshal(s.spec)
-	if err != nil {
-		return fmt.Errorf("encode spec: %w", err)
-	}
-	specR, specW, err := os.Pipe()
-	if err != nil {
-		return fmt.Errorf("spec pipe: %w", err)
-	}
-	defer specW.Close()
-	readyR, readyW, err := os.Pipe()
-	if err != nil {
-		specR.Close()
-		return fmt.Errorf("ready pipe: %w", err)
-	}
-	defer readyR.Close()
-	statusR, statusW, err := os.Pipe()
-	if err != nil {
-		specR.Close()
-		readyW.Close()
-		return fmt.Errorf("status pipe: %w", err)
-	}
-	defer statusW.Close()
-
-	cmd := exec.Command(s.m.cfg.InitPath, initArg, r.Hostname)
-	cmd.Env = []string{}
-	cmd.Dir = "/"
-	cmd.Stdout, cmd.Stderr = r.Stdout, r.Stderr
-	cmd.ExtraFiles = []*os.File{specR, readyW, statusW} // fds 3, 4, 5 in the init
-	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: cloneFlags(s.spec), Setpgid: true}
-	cmd.WaitDelay = time.Second // output pipes held open by leftovers do not hold Wait
-	releaseFD, err := s.leaf.prepare(cmd)
-	if err != nil {
-		specR.Close()
-		readyW.Close()
-		statusR.Close()
-		return err
-	}
-	err = cmd.Start()
-	releaseFD()
-	specR.Close()
-	readyW.Close()
-	statusW.Close()
-	if err != nil {
-		statusR.Close()
-		return fmt.Errorf("run init %s: %w", s.m.cfg.InitPath, err)
-	}
-	s.cmd = cmd
-	s.status = statusR
-	go s.wait()
-
-	fail := func(err error) error {
-		_ = cmd.Process.Kill()
-		<-s.done
-		return err
-	}
-	if err := s.leaf.confine(cmd.Process.Pid); err != nil {
-		return fail(err)
-	}
-	if s.ip != nil {
-		if err := s.m.net.attach(cmd.Process.Pid, s.ip); err != nil {
-			return fail(err)
-		}
-	}
-	if err := ctx.Err(); err != nil {
-		return fail(fmt.Errorf("%w: %w", ErrStartCanceled, err))
-	}
-	if _, err := specW.Write(specJSON); err != nil {
-		return fail(fmt.Errorf("send spec to init: %w", err))
-	}
-	specW.Close()
-	// The init closes the ready pipe once the app runs, or writes why it could not.
-	type ready struct {
-		msg []byte
-		err error
-	}
-	readyCh := make(chan ready, 1)
-	go func() {
-		msg, err := io.ReadAll(readyR)
-		readyCh <- ready{msg, err}
-	}()
-	t := time.NewTimer(startTimeout)
-	defer t.Stop()
-	select {
-	case rd := <-readyCh:
-		if rd.err != nil {
-			return fail(fmt.Errorf("read init status: %w", rd.err))
-		}
-		if len(rd.msg) > 0 {
-			return fail(fmt.Errorf("init: %s", rd.msg))
-		}
-		return nil
-	case <-ctx.Done():
-		return fail(fmt.Errorf("%w: %w", ErrStartCanceled, ctx.Err()))
-	case <-t.C:
-		return fail(fmt.Errorf("init did not start the app within %s", startTimeout))
-	}
-}
-
-// startTimeout bounds how long Start waits for the init to run the app.
-const startTimeout = 30 * time.Second
-
-// wait reaps the init and records its exit.
-func (s *Sandbox) wait() {
-	err := s.cmd.Wait()
-	st := exitStatus(s.cmd.ProcessState, err)
-	// In supervisor mode the init reports the app's own status.
-	msg, _ := io.ReadAll(s.status)
-	s.status.Close()
-	if app, ok := parseStatus(string(msg)); ok {
-		st = app
-	}
-	if st.Code != 0 {
-		if n, err := s.leaf.oomKills(); err == nil && n > 0 {
-			st.OOMKilled = true
-		}
-	}
-	s.exit = st
-	close(s.done)
-}
-
-// cloneFlags maps the spec's namespaces to clone flags.
-func cloneFlags(spec *specs.Spec) uintptr {
-	var f uintptr
-	for _, ns := range spec.Linux.Namespaces {
-		switch ns.Type {
-		case specs.UTSNamespace:
-			f |= syscall.CLONE_NEWUTS
-		case specs.IPCNamespace:
-			f |= syscall.CLONE_NEWIPC
-		case specs.PIDNamespace:
-			f |= syscall.CLONE_NEWPID
-		case specs.NetworkNamespace:
-			f |= syscall.CLONE_NEWNET
-		case specs.MountNamespace:
-			f |= syscall.CLONE_NEWNS
-		}
-	}
-	return f
-}
 
 // Hostname returns the replica's hostname.
 func (s *Sandbox) Hostname() string { return s.spec.Hostname }

@@ -17,13 +17,20 @@ var forwarded = []os.Signal{
 	unix.SIGUSR1, unix.SIGUSR2, unix.SIGWINCH,
 }
 
+// superviseSignals subscribes to the signals supervise handles: SIGCHLD and
+// the forwarded ones. It takes a while (one round trip with the runtime's
+// signal thread per signal), so the init calls it alongside its other setup.
+func superviseSignals() chan os.Signal {
+	sigs := make(chan os.Signal, 64)
+	signal.Notify(sigs, append([]os.Signal{unix.SIGCHLD}, forwarded...)...)
+	return sigs
+}
+
 // supervise runs as PID 1 of the replica's pid namespace: it forks the app,
 // forwards signals to it, reaps every child and, once the app has exited,
 // reports its status on initStatusFD and exits with it (killing the rest of
-// the namespace with it).
-func supervise(argv0 string, args, env []string) error {
-	sigs := make(chan os.Signal, 64)
-	signal.Notify(sigs, append([]os.Signal{unix.SIGCHLD}, forwarded...)...)
+// the namespace with it). sigs is from superviseSignals.
+func supervise(argv0 string, args, env []string, sigs <-chan os.Signal) error {
 	if err := closeOnExecFrom(3); err != nil {
 		return err
 	}

@@ -213,6 +213,7 @@ func run(o options) error {
 	_ = api.Close()
 	_ = rt.Shutdown(ctx)
 	sched.Shutdown(ctx)
+	sbx.Close() // the spare init
 	log.Info("fnrund stopped")
 	return nil
 }
