@@ -22,7 +22,7 @@ func TestBenchQuota(t *testing.T) {
 	fmt.Fprintf(&b, "## Quota accuracy: cores a busy replica gets\n\n")
 	fmt.Fprintf(&b, "Machine: %s.\n\n", machine())
 	fmt.Fprintf(&b, "Command: `FNRUN_BENCH_QUOTA_RUNS=%d go test -tags bench -run '^TestBenchQuota$' ./integration/` (via `make bench-quota`).\n", runs)
-	fmt.Fprintf(&b, "A real fnrund runs `spinserver` (instance as below, `command: [./spinserver]`); `GET /spin?seconds=5&threads=4` keeps 4 goroutines busy; the replica's CPU time is read from its cgroup (`cpuacct.usage` on v1, `cpu.stat` usage_usec on v2) over %s starting 0.3 s after its CPU time first moves. %d runs per instance.\n\n", window, runs)
+	fmt.Fprintf(&b, "A real fnrund runs `spinserver` (instance as below, `autoscale: {min: 1, max: 1}`, `command: [./spinserver]`; pinned to one replica, or the busy replica would scale the app out and the next request could go elsewhere); `GET /spin?seconds=5&threads=4` keeps 4 goroutines busy; the replica's CPU time is read from its cgroup (`cpuacct.usage` on v1, `cpu.stat` usage_usec on v2) over %s starting 0.3 s after its CPU time first moves. %d runs per instance.\n\n", window, runs)
 	b.WriteString("| instance | quota (cores) | runs measured | measured min | median | max | median / quota | requests not reaching the replica within 15 s |\n|---|---:|---:|---:|---:|---:|---:|---:|\n")
 	lateTotal := 0
 	for _, name := range []string{"C1", "C2", "C3"} {
@@ -30,7 +30,9 @@ func TestBenchQuota(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		app := d.deploy(spinApp(t, "instance: "+name+"\ncommand: [./spinserver]\n"), "--name", "quota-"+strings.ToLower(name))
+		// One replica, pinned: a busy replica would otherwise scale the app out, and the next
+		// spin request could go to the new replica instead of the one measured.
+		app := d.deploy(spinApp(t, "instance: "+name+"\nautoscale: {min: 1, max: 1}\ncommand: [./spinserver]\n"), "--name", "quota-"+strings.ToLower(name))
 		checkBridge(t, d)
 		st := d.status(app.ID)
 		if len(st.Replicas) != 1 {
@@ -80,7 +82,7 @@ func TestBenchQuota(t *testing.T) {
 		d.mustFnrun("", "remove", app.ID)
 	}
 	if lateTotal > 0 {
-		fmt.Fprintf(&b, "\n%d spin request(s) ended (status 200, no error) without the replica's cgroup CPU time moving for 15 s — not explained yet (the router answering without reaching the replica?); they are counted in the last column, not in the statistics. The test log has the details.\n", lateTotal)
+		fmt.Fprintf(&b, "\n%d spin request(s) ended (status 200, no error) without the replica's cgroup CPU time moving for 15 s; they are counted in the last column, not in the statistics. The test log has the details.\n", lateTotal)
 	}
 	b.WriteString("\nWhat users would pick instead enforces the same thing with the same kernel mechanism (CFS bandwidth control: `docker run --cpus`, Kubernetes `limits.cpu`), so the quota itself is the anchor: a ratio near 1.00 means the replica gets what its instance promises, no more and no less. On a loaded 2-core host a C3 replica (1 core) may get less than its quota when other work competes for the CPUs.\n")
 	writeSection(t, "quota", b.String())
