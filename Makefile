@@ -14,8 +14,8 @@ DEB_PKGS := python3-fastapi python3-uvicorn curl jq iproute2 procps psmisc \
 all: build
 
 build:
-	$(GO) build -o $(BIN)/fnrun ./cmd/fnrun
-	$(GO) build -o $(BIN)/fnrund ./cmd/fnrund
+	CGO_ENABLED=0 $(GO) build -o $(BIN)/fnrun ./cmd/fnrun
+	CGO_ENABLED=0 $(GO) build -o $(BIN)/fnrund ./cmd/fnrund
 
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \

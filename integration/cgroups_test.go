@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -137,4 +138,54 @@ func measureCores(t *testing.T, cg string, d time.Duration, start func()) float6
 	time.Sleep(d)
 	u1, t1 := usageSeconds(t, cg), time.Now()
 	return (u1 - u0) / t1.Sub(t0).Seconds()
+}
+
+// TestEveryThreadInItsCgroup: every thread of every process of a replica (its init included)
+// runs in the replica's cgroup, so all of the replica's CPU time and memory are charged to it.
+func TestEveryThreadInItsCgroup(t *testing.T) {
+	d := startDaemon(t)
+	app := d.deploy(spinApp(t, "instance: C1\nautoscale: {min: 1, max: 1}\ncommand: [./spinserver]\n"))
+	cg := app.Replicas[0].Cgroup
+	want := strings.TrimPrefix(cg, "/sys/fs/cgroup") // v2: the leaf under the unified mount
+	controller := ""                                 // the /proc/PID/cgroup line to compare ("" on v2)
+	if cgroupMode() != "v2" {
+		want, controller = strings.TrimPrefix(cg, "/sys/fs/cgroup/cpu"), "cpu"
+	}
+	procs, err := os.ReadFile(cpuFile(cg, "cpu", "cgroup.procs"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pids := strings.Fields(string(procs))
+	if len(pids) < 2 {
+		t.Fatalf("cgroup.procs of %s lists %v: want the init and the app", cg, pids)
+	}
+	threads := 0
+	for _, pid := range pids {
+		tasks, err := os.ReadDir(filepath.Join("/proc", pid, "task"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, task := range tasks {
+			b, err := os.ReadFile(filepath.Join("/proc", pid, "task", task.Name(), "cgroup"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := "(none)"
+			for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+				parts := strings.SplitN(line, ":", 3)
+				if len(parts) != 3 {
+					continue
+				}
+				v2line := controller == "" && parts[0] == "0" && parts[1] == ""
+				if v2line || (controller != "" && slices.Contains(strings.Split(parts[1], ","), controller)) {
+					got = parts[2]
+				}
+			}
+			if got != want {
+				t.Errorf("pid %s thread %s runs in %s, want the replica's %s", pid, task.Name(), got, want)
+			}
+			threads++
+		}
+	}
+	t.Logf("%d processes, %d threads, all in %s", len(pids), threads, want)
 }

@@ -46,6 +46,7 @@ func mainWithBinaries(m *testing.M) int {
 	build := func(out, pkg string) string {
 		p := filepath.Join(tmp, out)
 		cmd := exec.Command("go", "build", "-o", p, pkg)
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0") // as the Makefile builds them (see sandbox/start_cgroup.go)
 		cmd.Dir = repoRoot
 		cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 		if err := cmd.Run(); err != nil {

@@ -17,8 +17,9 @@ import (
 // lock (Linux ≥ 5.17), costs tens of microseconds, and every process it forks afterwards is
 // born in the cgroup. So on v1 the init moves itself once Start says the leaf exists
 // (initCgroup), before it drops its privileges and forks the app, which inherits the cgroups.
-// (With a cgo-linked init only its main thread moves; its other, idle runtime threads stay
-// where the init was started.)
+// With a cgo-linked init only its main thread moves; its other, idle runtime threads stay
+// where the init was started, charged to the daemon. So the Makefile builds fnrund with
+// CGO_ENABLED=0 (integration's TestEveryThreadInItsCgroup checks every thread).
 
 // selfJoiner is a driver whose leaves the init joins by itself (v1Driver); the others' leaves
 // are joined with leaf.prepare and leaf.confine.

@@ -25,8 +25,8 @@ NOBUILD      ?=
 
 install-bins:
 ifeq ($(NOBUILD),)
-	$(GO) build -o $(BIN)/fnrun ./cmd/fnrun
-	$(GO) build -o $(BIN)/fnrund ./cmd/fnrund
+	CGO_ENABLED=0 $(GO) build -o $(BIN)/fnrun ./cmd/fnrun
+	CGO_ENABLED=0 $(GO) build -o $(BIN)/fnrund ./cmd/fnrund
 else
 	@test -x $(BIN)/fnrun && test -x $(BIN)/fnrund || { echo "install: NOBUILD=1 but $(BIN)/fnrun or $(BIN)/fnrund is missing"; exit 1; }
 endif
