@@ -61,9 +61,6 @@ vagrant-validate:
 demo: deps build
 	./examples/demo.sh
 
-bench-router: build
-	./router/bench/bench.sh
-
 clean:
 	rm -rf $(BIN)
 

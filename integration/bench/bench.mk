@@ -4,13 +4,16 @@
 # bin/bench/. Needs root. Tunables: see integration/bench/run.sh.
 BENCH_RUN := ./integration/bench/run.sh
 
-.PHONY: bench bench-coldstart bench-scale bench-quota bench-density
+.PHONY: bench bench-coldstart bench-router bench-scale bench-quota bench-density
 
 bench: build
 	$(BENCH_RUN) coldstart router scale quota density
 
 bench-coldstart: build
 	$(BENCH_RUN) coldstart
+
+bench-router: build
+	$(BENCH_RUN) router
 
 bench-scale: build
 	$(BENCH_RUN) scale
