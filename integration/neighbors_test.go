@@ -31,7 +31,11 @@ func TestNoisyNeighbours(t *testing.T) {
 	d.p99(t, quiet.ID, 100) // warm up connections
 	base := d.p99(t, quiet.ID, 400)
 
-	bomb := d.deploy(spinApp(t, "instance: C1\nautoscale: {min: 1, max: 1}\ncommand: [/bin/sh, -c, './spinserver & sleep 0.5; bomb() { bomb | bomb & }; bomb; wait']\n"), "--name", "bomb")
+	// The bomb goes off once the server listens (its LISTEN line in /proc/net/tcp{,6}): started
+	// earlier, it can take every pid before the server does, and the replica never gets ready.
+	bomb := d.deploy(spinApp(t, "instance: C1\nautoscale: {min: 1, max: 1}\ncommand: [/bin/sh, -c, "+
+		"'./spinserver & P=$(printf %04X $PORT); until grep -qs \":$P [0-9A-F]*:0000 0A\" /proc/net/tcp /proc/net/tcp6; do sleep 0.1; done; "+
+		"sleep 0.5; bomb() { bomb | bomb & }; bomb; wait']\n"), "--name", "bomb")
 	hog := d.deploy(spinApp(t, "instance: C1\nautoscale: {min: 1, max: 1}\ncommand: [/bin/sh, -c, './spinserver & sleep 0.5; tail /dev/zero']\n"), "--name", "hog")
 	time.Sleep(2 * time.Second) // let both misbehave
 	noisy := d.p99(t, quiet.ID, 400)
