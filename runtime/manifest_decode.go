@@ -226,7 +226,9 @@ func (d *decoder) env(n *yaml.Node) (map[string]string, error) {
 		}
 		seen[k.Value] = k.Line
 		if isNull(v) {
-			return nil, d.fail(v, field, `env.%s has no value (write %s: "" for an empty string)`, keyName(k), keyName(k))
+			// Point at the key: an empty value has no text of its own, and yaml.v3 may place it
+			// past the end of the input (an explicit "? KEY" without ":").
+			return nil, d.fail(k, field, `env.%s has no value (write %s: "" for an empty string)`, keyName(k), keyName(k))
 		}
 		if v.Kind != yaml.ScalarNode {
 			return nil, d.fail(v, field, "env.%s is %s, not a string, number or boolean", keyName(k), kindName(v))
