@@ -6,7 +6,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -53,15 +52,7 @@ func (tr *testRouter) h2cDo(c *http.Client, method, host, path string, body io.R
 // newH2CUpstream is a backend that speaks only h2c (as a gRPC server does).
 func newH2CUpstream(t *testing.T, h http.HandlerFunc) *upstream {
 	t.Helper()
-	u := &upstream{}
-	u.Server = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		u.hits.Add(1)
-		h(w, r)
-	}))
-	u.Config.Protocols = h2cOnly()
-	u.Start()
-	t.Cleanup(u.Close)
-	return u
+	return startUpstream(t, h, h2cOnly())
 }
 
 func TestH2CClientReachesHTTP1App(t *testing.T) {
@@ -327,18 +318,7 @@ func TestH2CBodiesToHTTP1App(t *testing.T) {
 
 // A streamed response of an HTTP/1.1 app (SSE) reaches an h2c client event by event.
 func TestH2CClientGetsEventsAsTheyCome(t *testing.T) {
-	next := make(chan struct{})
-	up := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/event-stream")
-		_, _ = io.WriteString(w, "data: one\n\n")
-		w.(http.Flusher).Flush()
-		select {
-		case <-next:
-		case <-r.Context().Done():
-			return
-		}
-		_, _ = io.WriteString(w, "data: two\n\n")
-	})
+	up, next := sseUpstream(t)
 	tr := startRouter(t, Config{})
 	tr.SetApp("sse", AppConfig{})
 	tr.SetBackends("sse", []Backend{up.backend("sse-1")})

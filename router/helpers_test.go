@@ -91,11 +91,19 @@ type upstream struct {
 
 func newUpstream(t *testing.T, h http.HandlerFunc) *upstream {
 	t.Helper()
+	return startUpstream(t, h, nil)
+}
+
+// startUpstream starts an upstream speaking protocols (nil: HTTP/1.1).
+func startUpstream(t *testing.T, h http.HandlerFunc, protocols *http.Protocols) *upstream {
+	t.Helper()
 	u := &upstream{}
-	u.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	u.Server = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		u.hits.Add(1)
 		h(w, r)
 	}))
+	u.Config.Protocols = protocols
+	u.Start()
 	t.Cleanup(u.Close)
 	return u
 }

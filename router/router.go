@@ -79,14 +79,7 @@ func New(cfg Config) *Router {
 		SecureErrorLogMessage:        true,
 	}
 	r.h2srv = newH2Server(cfg, http.HandlerFunc(r.serveHTTP))
-	r.h1toH2 = fasthttpadaptor.NewFastHTTPHandler(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		a := r.lookup([]byte(req.Host))
-		if a == nil {
-			writeHTTPJSON(w, http.StatusNotFound, bodyNotFound)
-			return
-		}
-		r.proxyHTTP(w, req, a, time.Now())
-	}))
+	r.h1toH2 = fasthttpadaptor.NewFastHTTPHandler(http.HandlerFunc(r.serveHTTP)) // h2c apps only: serveHTTP proxies them
 	return r
 }
 

@@ -14,9 +14,11 @@ import (
 	"time"
 )
 
-func TestSSEStreamsBeforeUpstreamFinishes(t *testing.T) {
-	next := make(chan struct{})
-	up := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+// sseUpstream sends "data: one", then "data: two" once next is closed.
+func sseUpstream(t *testing.T) (up *upstream, next chan struct{}) {
+	t.Helper()
+	next = make(chan struct{})
+	up = newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/event-stream")
 		_, _ = io.WriteString(w, "data: one\n\n")
 		w.(http.Flusher).Flush()
@@ -27,6 +29,11 @@ func TestSSEStreamsBeforeUpstreamFinishes(t *testing.T) {
 		}
 		_, _ = io.WriteString(w, "data: two\n\n")
 	})
+	return up, next
+}
+
+func TestSSEStreamsBeforeUpstreamFinishes(t *testing.T) {
+	up, next := sseUpstream(t)
 	tr := startRouter(t, Config{})
 	tr.SetApp("sse", AppConfig{})
 	tr.SetBackends("sse", []Backend{up.backend("sse-1")})

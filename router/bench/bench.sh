@@ -88,16 +88,7 @@ http {
     }
     server {
         listen 127.0.0.1:$PORT_NGINX;
-        location / {
-            proxy_pass http://app;
-            proxy_http_version 1.1;
-            proxy_set_header Connection "";
-            proxy_set_header Host \$host;
-            proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
-        }
-    }
-    server { # h2c with prior knowledge, for h2load
-        listen 127.0.0.1:$PORT_NGINX_H2 http2;
+        listen 127.0.0.1:$PORT_NGINX_H2 http2; # h2c with prior knowledge, for h2load
         keepalive_requests 10000000;
         location / {
             proxy_pass http://app;
